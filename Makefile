@@ -1,0 +1,50 @@
+# Two commands for a fresh Debian bookworm machine:
+#   make demo   installs everything, builds, and runs the main job on the embedded online_retail
+#   make test   installs everything, builds, and runs the C++ (ctest) and Python (pytest) tests
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BUILD_DIR ?= build/cmake
+JOBS ?= $(shell nproc)
+APT_PACKAGES := cmake g++ make pkg-config pybind11-dev libeigen3-dev libsentencepiece-dev \
+  libhdf5-dev libgtest-dev python3-dev python3-venv python3-pip python3-setuptools python3-wheel \
+  python3-numpy python3-pandas python3-h5py python3-tqdm python3-matplotlib python3-yaml \
+  python3-pytest
+DEMO_OUT ?= out/demo
+
+.PHONY: deps venv build demo test test-cpp test-python bench clean
+
+# apt-get runs only when a package is missing, so repeated runs cost nothing.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/bin/python:
+	/usr/bin/python3 -m venv --system-site-packages $(VENV)
+
+venv: deps $(VENV)/bin/python
+
+build: venv
+	SESSREC_BUILD_DIR=$(BUILD_DIR) SESSREC_BUILD_JOBS=$(JOBS) $(PY) -m pip install --no-build-isolation --no-deps -q -e .
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+demo: build
+	$(PY) -m sessrec.cli demo --out $(DEMO_OUT)
+
+test-cpp: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+test-python: build
+	$(PY) -m pytest -q tests/python
+
+test: test-cpp test-python
+
+bench: build
+	$(PY) bench/run_itemcf_bench.py
+
+clean:
+	rm -rf build $(VENV) python/sessrec/_core*.so

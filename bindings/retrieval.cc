@@ -1,0 +1,98 @@
+// Bindings for cpp/sessrec/retrieval and the SessionScorer interface of cpp/sessrec/models.
+#include <pybind11/stl.h>
+
+#include "numpy_convert.h"
+#include "sessrec/models/session_scorer.h"
+#include "sessrec/retrieval/item_cf.h"
+#include "sessrec/retrieval/popularity.h"
+#include "sessrec/retrieval/session_knn.h"
+
+namespace sessrec::bindings {
+
+namespace {
+
+// score(items, begin, end) -> (rows x num_items) float32 array, for any scorer.
+py::array_t<float> score_histories(const SessionScorer& scorer, const Array<int32_t>& items,
+                                   const Array<int64_t>& begin, const Array<int64_t>& end) {
+  auto it = to_vector(items, "items");
+  auto b = to_vector(begin, "begin");
+  auto e = to_vector(end, "end");
+  if (b.size() != e.size()) throw InputError("score: begin and end differ in length");
+  const int64_t n = scorer.num_items();
+  for (size_t r = 0; r < e.size(); ++r) {
+    if (b[r] < 0 || b[r] > e[r] || e[r] > static_cast<int64_t>(it.size()))
+      throw InputError("score: history " + std::to_string(r) + " has an invalid begin/end range");
+    for (int64_t j = b[r]; j < e[r]; ++j)
+      if (it[j] < 0 || it[j] >= n)
+        throw InputError("score: history " + std::to_string(r) + " holds item index " +
+                         std::to_string(it[j]) + " outside the catalogue of " + std::to_string(n));
+  }
+  const int64_t rows = static_cast<int64_t>(e.size());
+  py::array_t<float> out({rows, n});
+  float* data = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    scorer.score(HistoryBatch{it.data(), b.data(), e.data(), rows}, data);
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_retrieval(py::module_& m) {
+  py::class_<SessionScorer, std::shared_ptr<SessionScorer>>(m, "SessionScorer")
+      .def_property_readonly("num_items", &SessionScorer::num_items)
+      .def("score", &score_histories, py::arg("items"), py::arg("begin"), py::arg("end"));
+
+  py::class_<PopularityScorer, SessionScorer, std::shared_ptr<PopularityScorer>>(m, "PopularityScorer")
+      .def(py::init([](const Array<int64_t>& counts) {
+        return PopularityScorer(to_vector(counts, "counts"));
+      }))
+      .def_property_readonly("counts", [](const PopularityScorer& p) {
+        return to_numpy(std::vector<int64_t>(p.counts()));
+      });
+
+  py::class_<ItemCFConfig>(m, "ItemCFConfig")
+      .def(py::init<>())
+      .def_readwrite("distance_offset", &ItemCFConfig::distance_offset)
+      .def_readwrite("distance_power", &ItemCFConfig::distance_power)
+      .def_readwrite("forward_weight", &ItemCFConfig::forward_weight)
+      .def_readwrite("backward_weight", &ItemCFConfig::backward_weight)
+      .def_readwrite("last_item_weight", &ItemCFConfig::last_item_weight)
+      .def_readwrite("source_norm_power", &ItemCFConfig::source_norm_power)
+      .def_readwrite("target_norm_power", &ItemCFConfig::target_norm_power)
+      .def_readwrite("top_n", &ItemCFConfig::top_n)
+      .def_readwrite("window", &ItemCFConfig::window)
+      .def_readwrite("recency_decay", &ItemCFConfig::recency_decay)
+      .def_readwrite("popularity_fallback", &ItemCFConfig::popularity_fallback);
+
+  py::class_<ItemCF, SessionScorer, std::shared_ptr<ItemCF>>(m, "ItemCF")
+      .def(py::init<ItemCFConfig, int64_t>(), py::arg("config"), py::arg("num_items"))
+      .def("fit", &ItemCF::fit, py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("offsets", [](py::object self) { return view_numpy(self.cast<const ItemCF&>().offsets(), self); })
+      .def_property_readonly("indices", [](py::object self) { return view_numpy(self.cast<const ItemCF&>().indices(), self); })
+      .def_property_readonly("similarities", [](py::object self) { return view_numpy(self.cast<const ItemCF&>().similarities(), self); })
+      .def_property_readonly("counts", [](py::object self) { return view_numpy(self.cast<const ItemCF&>().counts(), self); })
+      .def("set_state", [](ItemCF& cf, const Array<int64_t>& offsets, const Array<int32_t>& indices,
+                           const Array<float>& sims, const Array<int64_t>& counts) {
+        cf.set_state(to_vector(offsets, "offsets"), to_vector(indices, "indices"),
+                     to_vector(sims, "similarities"), to_vector(counts, "counts"));
+      });
+
+  py::class_<SessionKNNConfig>(m, "SessionKNNConfig")
+      .def(py::init<>())
+      .def_readwrite("k", &SessionKNNConfig::k)
+      .def_readwrite("sample_size", &SessionKNNConfig::sample_size)
+      .def_readwrite("cosine", &SessionKNNConfig::cosine)
+      .def_readwrite("popularity_fallback", &SessionKNNConfig::popularity_fallback);
+
+  py::class_<SessionKNN, SessionScorer, std::shared_ptr<SessionKNN>>(m, "SessionKNN")
+      .def(py::init<SessionKNNConfig, int64_t>(), py::arg("config"), py::arg("num_items"))
+      .def("fit", [](SessionKNN& knn, const SessionStore& train, const Array<int64_t>& times) {
+        auto t = to_vector(times, "session_times");
+        py::gil_scoped_release release;
+        knn.fit(train, t);
+      }, py::arg("train"), py::arg("session_times"));
+}
+
+}  // namespace sessrec::bindings

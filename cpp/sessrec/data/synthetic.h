@@ -1,0 +1,55 @@
+// A seeded synthetic session generator for tests, edge cases and scale benchmarks.
+//
+// Items belong to latent topics; a title is built from the item's brand, words of its topic and
+// attribute words. Popularity inside the catalogue follows a Zipf law. A session starts in a
+// topic and drifts to another with a fixed probability per step. Every event carries an action
+// (search, view, add to cart, buy); a search also carries query text made of topic words. A
+// chosen share of items is "cold": they only occur in sessions whose start time falls in the
+// last `cold_period` fraction of the time span, so a temporal split with test >= cold_period
+// sees them only in the test part. Sessions are generated in parallel, each from its own RNG
+// stream, so the output depends on the seed alone, not on the thread count.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "sessrec/data/session_store.h"
+#include "sessrec/data/text_column.h"
+
+namespace sessrec {
+
+enum SyntheticAction : int8_t { kSearch = 0, kView = 1, kAddToCart = 2, kBuy = 3 };
+
+struct SyntheticConfig {
+  int64_t num_items = 1000;
+  int64_t num_sessions = 5000;
+  int64_t num_topics = 20;
+  int64_t num_brands = 50;
+  double zipf_exponent = 1.0;
+  double mean_session_length = 6.0;  // lengths are 2 + Poisson(mean - 2)
+  double topic_drift = 0.15;         // chance per step to move to another topic
+  double repeat_probability = 0.05;  // chance per step to repeat the previous item
+  double cold_share = 0.05;          // share of items that are cold
+  double cold_period = 0.1;          // cold items occur only in the last fraction of time
+  double search_share = 0.1, add_share = 0.15, buy_share = 0.08;  // the rest are views
+  int64_t start_time = 1'600'000'000;
+  int64_t time_span = 90 * 24 * 3600;
+  uint64_t seed = 0;
+
+  void validate() const;
+};
+
+struct SyntheticData {
+  SessionStore sessions;   // with actions and times
+  TextColumn queries;      // per event; empty unless the action is a search
+  TextColumn item_ids;     // "i0", "i1", ...
+  TextColumn titles;
+  std::vector<int32_t> brand;   // code into brand_names
+  TextColumn brand_names;
+  std::vector<float> price;
+  std::vector<int32_t> topic;   // the latent topic of each item (ground truth)
+  std::vector<uint8_t> cold;    // 1 for cold items
+};
+
+SyntheticData generate_synthetic(const SyntheticConfig& config);
+
+}  // namespace sessrec

@@ -1,0 +1,149 @@
+#include "sessrec/eval/ranking.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "sessrec/errors.h"
+
+namespace sessrec {
+namespace {
+
+// Counts of items scoring above and equal to the target (the target itself excluded).
+struct Competition {
+  int64_t greater = 0;
+  int64_t equal = 0;
+};
+
+Competition compete(const float* row, int64_t num_items, int32_t target) {
+  const float t = row[target];
+  int64_t greater = 0, equal = 0;
+  for (int64_t i = 0; i < num_items; ++i) {
+    greater += row[i] > t;
+    equal += row[i] == t;
+  }
+  return {greater, equal - 1};
+}
+
+// Takes the history items (each once, never the target) out of the competition.
+void remove_history(const float* row, int32_t target, const int32_t* history, int64_t length,
+                    std::vector<int32_t>& scratch, Competition& c) {
+  scratch.assign(history, history + length);
+  std::sort(scratch.begin(), scratch.end());
+  scratch.erase(std::unique(scratch.begin(), scratch.end()), scratch.end());
+  const float t = row[target];
+  for (int32_t h : scratch) {
+    if (h == target) continue;
+    c.greater -= row[h] > t;
+    c.equal -= row[h] == t;
+  }
+}
+
+double rank_from(const Competition& c, TiePolicy ties) {
+  switch (ties) {
+    case TiePolicy::Optimistic:
+      return 1.0 + c.greater;
+    case TiePolicy::Average:
+      return 1.0 + c.greater + 0.5 * c.equal;
+    case TiePolicy::Pessimistic:
+    default:
+      return 1.0 + c.greater + c.equal;
+  }
+}
+
+}  // namespace
+
+void ranks_from_scores(const float* scores, int64_t rows, int64_t num_items,
+                       const int32_t* targets, const HistoryBatch* histories,
+                       const RankOptions& options, double* ranks_out) {
+  if (options.exclude_history && histories == nullptr)
+    throw InputError("ranks_from_scores: exclude_history needs the histories");
+  if (histories != nullptr && histories->size != rows)
+    throw InputError("ranks_from_scores: " + std::to_string(histories->size) +
+                     " histories for " + std::to_string(rows) + " score rows");
+  for (int64_t r = 0; r < rows; ++r)
+    if (targets[r] < 0 || targets[r] >= num_items)
+      throw InputError("ranks_from_scores: target " + std::to_string(targets[r]) + " of row " +
+                       std::to_string(r) + " is outside the catalogue of " +
+                       std::to_string(num_items) + " items");
+  std::atomic<int64_t> nan_row{-1};
+#pragma omp parallel
+  {
+    std::vector<int32_t> scratch;
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = scores + r * num_items;
+      if (std::isnan(row[targets[r]])) {
+        nan_row = r;
+        ranks_out[r] = static_cast<double>(num_items);
+        continue;
+      }
+      Competition c = compete(row, num_items, targets[r]);
+      if (options.exclude_history)
+        remove_history(row, targets[r], histories->history(r), histories->length(r), scratch, c);
+      ranks_out[r] = rank_from(c, options.ties);
+    }
+  }
+  if (nan_row >= 0)
+    throw InputError("ranks_from_scores: the score of the target in row " +
+                     std::to_string(nan_row.load()) + " is NaN");
+}
+
+std::vector<double> rank_examples(const SessionScorer& scorer, const SessionStore& store,
+                                  const ExampleSet& examples, const RankOptions& options) {
+  const int64_t n = scorer.num_items();
+  if (n <= 0) throw InputError("rank_examples: the scorer has an empty catalogue");
+  const int64_t block = std::max<int64_t>(1, options.block_bytes / (n * int64_t{4}));
+  std::vector<double> ranks(examples.size());
+  std::vector<float> scores(std::min(block, std::max<int64_t>(examples.size(), 1)) * n);
+  std::vector<int32_t> targets;
+  for (int64_t first = 0; first < examples.size(); first += block) {
+    const int64_t count = std::min(block, examples.size() - first);
+    HistoryBatch batch = examples.view(store, first, count);
+    targets.resize(count);
+    for (int64_t r = 0; r < count; ++r) targets[r] = store.items[examples.end[first + r]];
+    scorer.score(batch, scores.data());
+    ranks_from_scores(scores.data(), count, n, targets.data(), &batch, options,
+                      ranks.data() + first);
+  }
+  return ranks;
+}
+
+void top_k_from_scores(const float* scores, int64_t rows, int64_t num_items, int64_t k,
+                       const HistoryBatch* exclude, int32_t* items_out, float* scores_out) {
+  if (k <= 0) throw InputError("top_k_from_scores: k must be positive");
+  if (exclude != nullptr && exclude->size != rows)
+    throw InputError("top_k_from_scores: histories and score rows differ in number");
+#pragma omp parallel
+  {
+    std::vector<int32_t> candidates, banned;
+#pragma omp for schedule(dynamic, 4)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = scores + r * num_items;
+      banned.clear();
+      if (exclude != nullptr) {
+        banned.assign(exclude->history(r), exclude->history(r) + exclude->length(r));
+        std::sort(banned.begin(), banned.end());
+      }
+      candidates.clear();
+      for (int64_t i = 0; i < num_items; ++i)
+        if (!std::isnan(row[i]) &&
+            (banned.empty() || !std::binary_search(banned.begin(), banned.end(), int32_t(i))))
+          candidates.push_back(static_cast<int32_t>(i));
+      auto better = [row](int32_t a, int32_t b) {
+        return row[a] > row[b] || (row[a] == row[b] && a < b);
+      };
+      const int64_t keep = std::min<int64_t>(k, candidates.size());
+      std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(), better);
+      for (int64_t j = 0; j < k; ++j) {
+        items_out[r * k + j] = j < keep ? candidates[j] : -1;
+        scores_out[r * k + j] = j < keep ? row[candidates[j]]
+                                         : -std::numeric_limits<float>::infinity();
+      }
+    }
+  }
+}
+
+}  // namespace sessrec

@@ -1,0 +1,41 @@
+// Full ranking over the whole catalogue: the rank of each target among all items, computed in
+// blocks of sessions so that the score matrix of a test set never exists at once.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "sessrec/data/examples.h"
+#include "sessrec/models/session_scorer.h"
+
+namespace sessrec {
+
+// Pessimistic: items scoring equal to the target rank above it (rank = 1 + #greater + #equal).
+// Optimistic: they rank below it (rank = 1 + #greater). Average: half of them above.
+enum class TiePolicy { Pessimistic, Optimistic, Average };
+
+struct RankOptions {
+  TiePolicy ties = TiePolicy::Pessimistic;
+  // Remove the session's history items (other than the target itself) from the competition.
+  bool exclude_history = false;
+  // Upper bound on the score block kept in memory (rows x items x 4 bytes).
+  int64_t block_bytes = int64_t{128} << 20;
+};
+
+// 1-based rank of targets[r] in row r of a rows x num_items score matrix. `histories` may be
+// null when exclude_history is false. Throws InputError if a target is out of range or its
+// score is NaN.
+void ranks_from_scores(const float* scores, int64_t rows, int64_t num_items,
+                       const int32_t* targets, const HistoryBatch* histories,
+                       const RankOptions& options, double* ranks_out);
+
+// Ranks of every example's target under a scorer, scored block by block.
+std::vector<double> rank_examples(const SessionScorer& scorer, const SessionStore& store,
+                                  const ExampleSet& examples, const RankOptions& options);
+
+// Top-k items per row by score (ties broken by smaller item index), best first. When
+// `exclude` is given, each row's history items are skipped. Rows with fewer than k eligible
+// items are padded with index -1 and score -inf.
+void top_k_from_scores(const float* scores, int64_t rows, int64_t num_items, int64_t k,
+                       const HistoryBatch* exclude, int32_t* items_out, float* scores_out);
+
+}  // namespace sessrec
