@@ -158,6 +158,23 @@ void bind_data(py::module_& m) {
         },
         py::arg("store"), py::arg("targets") = "all", py::arg("max_history") = 0);
 
+  m.def("encode_strings", [](const py::iterable& strings) {
+    TextColumn column = to_text_column(strings, "strings");
+    std::vector<unsigned char> bytes(column.bytes.begin(), column.bytes.end());
+    return py::make_tuple(to_numpy(std::move(column.offsets)), to_numpy(std::move(bytes)));
+  }, py::arg("strings"), "List of str -> (offsets int64, UTF-8 bytes uint8), the CSR text layout.");
+  m.def("decode_strings", [](const Array<int64_t>& offsets, const Array<uint8_t>& bytes) {
+    TextColumn column;
+    column.offsets = to_vector(offsets, "offsets");
+    column.bytes.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (column.offsets.empty() || column.offsets.front() != 0 ||
+        column.offsets.back() != static_cast<int64_t>(column.bytes.size()))
+      throw InputError("decode_strings: offsets do not describe the byte array");
+    for (size_t i = 1; i < column.offsets.size(); ++i)
+      if (column.offsets[i] < column.offsets[i - 1]) throw InputError("decode_strings: offsets decrease");
+    return to_py_list(column);
+  }, py::arg("offsets"), py::arg("bytes"));
+
   m.def("parse_list_column",
         [](const py::iterable& cells, const std::string& source, int64_t first_line) {
           TextColumn column = to_text_column(cells, source.c_str());

@@ -1,0 +1,10 @@
+"""Recommenders. Every model subclasses :class:`Recommender`."""
+
+from .base import Recommender, load
+from .item_cf import ItemCF
+from .popularity import POP
+from .session_knn import SessionKNN
+
+VSKNN = SessionKNN
+
+__all__ = ["Recommender", "load", "POP", "ItemCF", "SessionKNN", "VSKNN"]

@@ -1,0 +1,254 @@
+"""The Recommender contract shared by every model: fit, score, recommend, save, load."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import _core
+from ..dataset import SessionSet
+from ..io import decode_text, encode_text, read_checked
+
+FORMAT_MODEL = "sessrec-model"
+FORMAT_VERSION = "1"
+_REGISTRY: dict[str, type["Recommender"]] = {}
+
+
+def histories_to_arrays(sessions: Sequence[Sequence[int]], num_items: int):
+    """Index histories as CSR arrays (items, begin, end); each must be non-empty and in range."""
+    lengths = np.fromiter((len(s) for s in sessions), dtype=np.int64, count=len(sessions))
+    if len(sessions) == 0:
+        raise ValueError("no sessions given")
+    if (lengths == 0).any():
+        raise ValueError(f"session {int(np.flatnonzero(lengths == 0)[0])} is empty")
+    items = np.concatenate([np.asarray(s, dtype=np.int64) for s in sessions])
+    bad = (items < 0) | (items >= num_items)
+    if bad.any():
+        raise ValueError(
+            f"item index {int(items[bad][0])} is outside the catalogue of {num_items} items"
+        )
+    end = np.cumsum(lengths)
+    return items.astype(np.int32), end - lengths, end
+
+
+class Recommender:
+    """Base class. Subclasses implement ``_fit``, and either ``_scorer`` (a C++ scorer, used for
+    fused blocked evaluation) or ``_score_arrays``; plus ``_state``/``_set_state`` for files."""
+
+    name = "recommender"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.name] = cls
+
+    def __init__(self, **params):
+        self.params = params
+        self.catalog: Optional[_core.Catalog] = None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------------------ fitting
+    def fit(self, train: SessionSet, valid: Optional[SessionSet] = None) -> "Recommender":
+        """Fit on the training part of a split. ``valid`` is accepted for a common signature;
+        models without early stopping ignore it."""
+        if not isinstance(train, SessionSet):
+            raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
+        if train.sessions.num_events == 0:
+            raise ValueError(f"{train.dataset_name}: the training part has no events")
+        self.catalog = train.catalog
+        self._fit(train)
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.catalog is not None
+
+    def _require_fitted(self):
+        if self.catalog is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() or load()")
+
+    def _fit(self, train: SessionSet) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------ scoring
+    def _scorer(self) -> Optional[_core.SessionScorer]:
+        return None
+
+    def _score_arrays(self, items, begin, end) -> np.ndarray:
+        scorer = self._scorer()
+        if scorer is None:
+            raise NotImplementedError(f"{type(self).__name__} defines no scorer")
+        return scorer.score(items, begin, end)
+
+    @property
+    def num_items(self) -> int:
+        self._require_fitted()
+        return len(self.catalog)
+
+    def score(self, sessions: Sequence[Sequence[int]]) -> np.ndarray:
+        """Scores of every catalogue item (columns) for each session (rows). Sessions are
+        sequences of item *indices* (``catalog.index_of(id)``); see :meth:`recommend` for IDs."""
+        self._require_fitted()
+        return self._score_arrays(*histories_to_arrays(sessions, self.num_items))
+
+    def item_indices(self, item_ids: Iterable) -> np.ndarray:
+        """Dense indices of raw item IDs; raises KeyError naming the first unknown ID."""
+        self._require_fitted()
+        ids = [str(i) for i in item_ids]
+        index = self.catalog.indices_of(ids)
+        if (index < 0).any():
+            bad = ids[int(np.flatnonzero(index < 0)[0])]
+            raise KeyError(f"unknown item ID {bad!r} (not in the catalogue of {self.num_items})")
+        return index
+
+    def recommend(
+        self, items: Sequence, k: int = 20, exclude_history: bool = False
+    ) -> pd.DataFrame:
+        """Top-``k`` items for one session given by raw item IDs, best first, as a table with
+        item_id, score and (when the catalogue has one) the item text."""
+        return self.recommend_batch([items], k, exclude_history).drop(columns="session")
+
+    def recommend_batch(
+        self, sessions: Sequence[Sequence], k: int = 20, exclude_history: bool = False
+    ) -> pd.DataFrame:
+        self._require_fitted()
+        if k <= 0:
+            raise ValueError(f"k must be positive, got {k}")
+        if isinstance(sessions, (str, bytes)) or any(isinstance(s, (str, bytes)) for s in sessions):
+            raise TypeError("sessions must be sequences of item IDs, not strings")
+        indices = [self.item_indices(s) for s in sessions]
+        items, begin, end = histories_to_arrays(indices, self.num_items)
+        scores = self._score_arrays(items, begin, end)
+        k = min(k, self.num_items)
+        top, top_scores = _core.top_k_from_scores(
+            scores, k, (items, begin, end) if exclude_history else None
+        )
+        valid = top >= 0
+        rows = np.repeat(np.arange(len(sessions)), valid.sum(axis=1))
+        flat = top[valid]
+        table = pd.DataFrame(
+            {
+                "session": rows,
+                "rank": np.concatenate([np.arange(1, n + 1) for n in valid.sum(axis=1)]),
+                "item_id": [self.catalog.id(int(i)) for i in flat],
+                "score": top_scores[valid],
+            }
+        )
+        if "text" in self.catalog.text_fields():
+            text = np.asarray(self.catalog.text("text"), dtype=object)
+            table["text"] = text[flat]
+        return table
+
+    # ---------------------------------------------------------------------------- evaluation
+    def _check_catalog(self, sset: SessionSet) -> None:
+        self._require_fitted()
+        if sset.catalog is self.catalog:
+            return
+        if len(sset.catalog) != len(self.catalog) or sset.catalog.ids() != self.catalog.ids():
+            raise ValueError(
+                f"{type(self).__name__} was fitted on a catalogue of {len(self.catalog)} items; "
+                f"the {sset.role} part of {sset.dataset_name!r} has a different catalogue "
+                f"({len(sset.catalog)} items)"
+            )
+
+    def rank(
+        self,
+        sset: SessionSet,
+        ties: str = "pessimistic",
+        exclude_history: bool = False,
+        progress: bool = True,
+        block_bytes: int = 128 << 20,
+    ) -> np.ndarray:
+        """1-based rank of every example's target over the whole catalogue, in blocks."""
+        from tqdm.auto import tqdm
+
+        self._check_catalog(sset)
+        ex = sset.examples()
+        n = len(ex)
+        if n == 0:
+            return np.zeros(0)
+        begin, end, session = np.asarray(ex.begin), np.asarray(ex.end), np.asarray(ex.session)
+        rows_per_block = max(1, block_bytes // (4 * self.num_items))
+        chunk = max(rows_per_block, -(-n // 50))  # at most ~50 progress steps
+        scorer = self._scorer()
+        items = np.asarray(sset.sessions.items)
+        ranks = np.empty(n)
+        bar = tqdm(total=n, desc=f"rank {self.name}", unit="ex", disable=not progress,
+                   leave=False)
+        for first in range(0, n, chunk):
+            last = min(n, first + chunk)
+            if scorer is not None:
+                part = _core.ExampleSet(begin[first:last], end[first:last], session[first:last])
+                ranks[first:last] = _core.rank_examples(
+                    scorer, sset.sessions, part, ties, exclude_history, block_bytes
+                )
+            else:
+                for b in range(first, last, rows_per_block):
+                    e = min(last, b + rows_per_block)
+                    scores = self._score_arrays(items, begin[b:e], end[b:e])
+                    ranks[b:e] = _core.ranks_from_scores(
+                        scores, items[end[b:e]], (items, begin[b:e], end[b:e]), ties,
+                        exclude_history,
+                    )
+            bar.update(last - first)
+        bar.close()
+        return ranks
+
+    # ---------------------------------------------------------------------------- save/load
+    def _state(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def save(self, path) -> None:
+        """Write the fitted model (parameters, state, catalogue IDs and text) to HDF5,
+        atomically: a temporary file is renamed over ``path`` when complete."""
+        self._require_fitted()
+        arrays = {f"state/{k}": v for k, v in self._state().items()}
+        arrays.update(encode_text("catalog/ids", self.catalog.ids()))
+        if "text" in self.catalog.text_fields():
+            arrays.update(encode_text("catalog/text", self.catalog.text("text")))
+        attributes = {
+            "format": FORMAT_MODEL,
+            "format_version": FORMAT_VERSION,
+            "class": self.name,
+            "params": json.dumps(self.params),
+        }
+        _core.write_array_file(str(path), arrays, attributes)
+
+    @classmethod
+    def load(cls, path) -> "Recommender":
+        """Load a model saved with :meth:`save`. Called on the base class (or through
+        ``sessrec.load``) it returns whatever model the file holds."""
+        arrays, attributes = read_checked(path, FORMAT_MODEL, FORMAT_VERSION)
+        kind = attributes.get("class")
+        if kind not in _REGISTRY:
+            raise ValueError(f"{path}: unknown model class {kind!r}")
+        model_cls = _REGISTRY[kind]
+        if cls is not Recommender and not issubclass(model_cls, cls):
+            raise ValueError(f"{path} holds a {kind!r} model, not a {cls.name!r}")
+        try:
+            params = json.loads(attributes.get("params", "{}"))
+            model = model_cls(**params)
+            catalog = _core.Catalog(decode_text(arrays, "catalog/ids"))
+            if "catalog/text/offsets" in arrays:
+                catalog.set_text("text", decode_text(arrays, "catalog/text"))
+            model.catalog = catalog
+            model._set_state({k[6:]: v for k, v in arrays.items() if k.startswith("state/")})
+        except KeyError as missing:
+            raise ValueError(f"{path}: the model file lacks {missing}; it is incomplete") from None
+        except (TypeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: the stored parameters do not fit {kind!r}: {e}") from None
+        return model
+
+
+def load(path) -> Recommender:
+    """Load any sessrec model file."""
+    return Recommender.load(path)

@@ -1,0 +1,79 @@
+"""ItemCF with the KDD Cup 2023 5th-place weights (Zhang et al. 2023, eqs. 1-4).
+
+For each ordered pair of positions (a, b) in a training session, with x at a and y at b:
+``w(x, y) += 1/(|b-a| + distance_offset)^distance_power * (forward_weight if b > a else
+backward_weight) * (last_item_weight if b is the session's last position else 1)``, and
+``sim(x, y) = w(x, y) / (|x|^source_norm_power * |y|^target_norm_power)`` with |x| the number of
+occurrences of x. The ``top_n`` neighbours of each item are kept. A session h_1..h_T scores y as
+``sum_t recency_decay^(T-t) * sim(h_t, y)``. With ``popularity_fallback`` items that get no
+score rank below every scored item, ordered by training popularity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _core
+from .base import Recommender
+
+
+class ItemCF(Recommender):
+    name = "itemcf"
+
+    def __init__(
+        self,
+        distance_offset: float = 1.0,
+        distance_power: float = 2.0,
+        forward_weight: float = 1.0,
+        backward_weight: float = 1.0 / 3.0,
+        last_item_weight: float = 1.8,
+        source_norm_power: float = 0.8,
+        target_norm_power: float = 0.15,
+        top_n: int = 100,
+        window: int = 0,
+        recency_decay: float = 0.7,
+        popularity_fallback: bool = True,
+    ):
+        params = dict(locals())
+        params.pop("self")
+        params.pop("__class__", None)
+        super().__init__(**params)
+        self._config = _core.ItemCFConfig()
+        for key, value in params.items():
+            setattr(self._config, key, value)
+        self._core = None
+
+    def _fit(self, train):
+        self._core = _core.ItemCF(self._config, train.num_items)
+        self._core.fit(train.sessions)
+
+    def _scorer(self):
+        return self._core
+
+    def neighbours(self, item_id, k: int = 10):
+        """The ``k`` most similar items to ``item_id`` as a table (item_id, similarity)."""
+        import pandas as pd
+
+        x = int(self.item_indices([item_id])[0])
+        lo, hi = self._core.offsets[x], min(self._core.offsets[x + 1], self._core.offsets[x] + k)
+        idx = np.asarray(self._core.indices[lo:hi])
+        return pd.DataFrame(
+            {
+                "item_id": [self.catalog.id(int(i)) for i in idx],
+                "similarity": np.asarray(self._core.similarities[lo:hi]),
+            }
+        )
+
+    def _state(self):
+        return {
+            "offsets": np.asarray(self._core.offsets),
+            "indices": np.asarray(self._core.indices),
+            "similarities": np.asarray(self._core.similarities),
+            "counts": np.asarray(self._core.counts),
+        }
+
+    def _set_state(self, arrays):
+        self._core = _core.ItemCF(self._config, len(self.catalog))
+        self._core.set_state(
+            arrays["offsets"], arrays["indices"], arrays["similarities"], arrays["counts"]
+        )

@@ -1,0 +1,26 @@
+"""The command line: the demo (the README's main job) and error reporting."""
+
+from sessrec import cli
+
+
+def test_demo_writes_table_and_plot(tmp_path, capsys):
+    assert cli.main(["demo", "--out", str(tmp_path), "--k", "10", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "ItemCF" in out and "V-SKNN" in out and "Hits@20" in out
+    assert (tmp_path / "results.csv").exists()
+    assert (tmp_path / "long_tail.png").stat().st_size > 1000
+
+
+def test_evaluate_reports_bad_input(tmp_path, capsys):
+    bad = tmp_path / "clicks.csv"
+    bad.write_text("session_id,item_id\n1,a\n2,b\n")
+    assert cli.main(["evaluate", str(bad), "--model", "pop"]) == 2
+    assert "every session has fewer than 2 events" in capsys.readouterr().err
+
+
+def test_cache_and_evaluate_from_cache(tmp_path, capsys):
+    path = tmp_path / "syn.h5"
+    assert cli.main(["synthetic", str(path), "--items", "200", "--sessions", "1000"]) == 0
+    assert cli.main(["evaluate", str(path), "--model", "pop", "itemcf", "--k", "20",
+                     "--out", str(tmp_path / "r.csv")]) == 0
+    assert (tmp_path / "r.csv").exists()

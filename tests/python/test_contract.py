@@ -1,0 +1,127 @@
+"""One contract, every model: fit, score, recommend, rank, save and load."""
+
+import numpy as np
+import pytest
+
+import sessrec as sr
+
+
+class RecommenderContractMixin:
+    """Subclasses set ``make`` to build an unfitted model."""
+
+    @staticmethod
+    def make():
+        raise NotImplementedError
+
+    @pytest.fixture(scope="class")
+    def fitted(self, small_split):
+        train, _, _ = small_split
+        return self.make().fit(train)
+
+    def test_fit_returns_self_and_sets_catalog(self, small_split):
+        train, _, _ = small_split
+        model = self.make()
+        assert not model.is_fitted
+        assert model.fit(train) is model
+        assert model.num_items == train.num_items
+
+    def test_unfitted_model_refuses_to_score(self):
+        with pytest.raises(RuntimeError, match="not fitted"):
+            self.make().score([[0, 1]])
+
+    def test_fit_rejects_non_split_input(self):
+        with pytest.raises(TypeError):
+            self.make().fit([[0, 1], [2, 3]])
+
+    def test_score_shape_and_values(self, fitted):
+        scores = fitted.score([[0, 1, 2], [5]])
+        assert scores.shape == (2, fitted.num_items)
+        assert scores.dtype == np.float32
+        assert np.isfinite(scores).all()
+
+    def test_score_rejects_empty_session_and_bad_index(self, fitted):
+        with pytest.raises(ValueError, match="empty"):
+            fitted.score([[0], []])
+        with pytest.raises(ValueError, match="outside the catalogue"):
+            fitted.score([[fitted.num_items]])
+
+    def test_recommend_by_ids(self, fitted, small):
+        ids = [small.catalog.id(i) for i in (3, 4, 5)]
+        top = fitted.recommend(ids, k=10)
+        assert list(top.columns[:3]) == ["rank", "item_id", "score"]
+        assert len(top) == 10
+        assert top["score"].is_monotonic_decreasing
+        assert set(top["item_id"]) <= set(small.catalog.ids())
+        scores = fitted.score([[3, 4, 5]])[0]
+        best = small.catalog.id(int(np.argmax(scores)))
+        assert top["item_id"].iloc[0] == best
+
+    def test_recommend_exclude_history(self, fitted, small):
+        ids = [small.catalog.id(i) for i in range(20)]
+        top = fitted.recommend(ids, k=15, exclude_history=True)
+        assert not set(top["item_id"]) & set(ids)
+
+    def test_recommend_unknown_id_and_empty_session(self, fitted):
+        with pytest.raises(KeyError, match="no-such-item"):
+            fitted.recommend(["no-such-item"])
+        with pytest.raises(ValueError, match="empty"):
+            fitted.recommend([])
+        with pytest.raises(ValueError):
+            fitted.recommend(["i1"], k=0)
+
+    def test_rank_agrees_with_score(self, fitted, small_split):
+        _, _, test = small_split
+        ranks = fitted.rank(test, progress=False)
+        histories = test.histories()[:25]
+        scores = fitted.score(histories)
+        targets = test.target_items()[:25]
+        t = scores[np.arange(25), targets]
+        expected = 1 + (scores > t[:, None]).sum(1) + (scores == t[:, None]).sum(1) - 1
+        np.testing.assert_array_equal(ranks[:25], expected)
+
+    def test_save_load_round_trip(self, fitted, small_split, tmp_path):
+        path = tmp_path / "model.h5"
+        fitted.save(path)
+        again = sr.load(path)
+        assert type(again) is type(fitted)
+        assert again.params == fitted.params
+        np.testing.assert_array_equal(again.score([[1, 2, 3]]), fitted.score([[1, 2, 3]]))
+        _, _, test = small_split
+        np.testing.assert_array_equal(
+            again.rank(test, progress=False), fitted.rank(test, progress=False)
+        )
+        assert not list(tmp_path.glob("*.tmp*"))  # atomic write leaves no temporary file
+
+    def test_load_rejects_corrupt_and_foreign_files(self, fitted, tmp_path, small):
+        path = tmp_path / "model.h5"
+        fitted.save(path)
+        data = path.read_bytes()
+        (tmp_path / "cut.h5").write_bytes(data[: len(data) // 2])
+        with pytest.raises(ValueError, match="cut.h5"):
+            sr.load(tmp_path / "cut.h5")
+        (tmp_path / "junk.h5").write_bytes(b"\x89HDF\r\n" + b"x" * 100)
+        with pytest.raises(ValueError, match="junk.h5"):
+            sr.load(tmp_path / "junk.h5")
+        small.save(tmp_path / "dataset.h5")
+        with pytest.raises(ValueError, match="not a sessrec-model"):
+            sr.load(tmp_path / "dataset.h5")
+        with pytest.raises(ValueError, match="no readable file"):
+            sr.load(tmp_path / "missing.h5")
+
+    def test_catalogue_mismatch_is_refused(self, fitted):
+        other = sr.datasets.synthetic(num_items=50, num_sessions=300, seed=1)
+        _, _, test = other.split("time")
+        with pytest.raises(ValueError, match="different catalogue"):
+            fitted.rank(test, progress=False)
+
+
+class TestPOP(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.POP())
+
+
+class TestItemCF(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.ItemCF(top_n=50))
+
+
+class TestSessionKNN(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.SessionKNN(k=50, sample_size=200))
