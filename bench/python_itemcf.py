@@ -71,7 +71,9 @@ class PythonItemCF:
         neighbours = {}
         for x, row in co_weight.items():
             source_norm = item_count[x] ** SOURCE_NORM_POWER
-            sims = ((y, w / (source_norm * item_count[y] ** TARGET_NORM_POWER)) for y, w in row.items())
+            sims = (
+                (y, w / (source_norm * item_count[y] ** TARGET_NORM_POWER)) for y, w in row.items()
+            )
             neighbours[x] = heapq.nlargest(self.top_n, sims, key=lambda pair: (pair[1], -pair[0]))
 
         for x, n in item_count.items():
@@ -120,13 +122,11 @@ def pessimistic_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return 1 + greater + equal
 
 
-def rank_bounds(
-    scores: np.ndarray, targets: np.ndarray, rtol: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The best and worst rank a target can get when scores within ``rtol`` (relative to the
-    target's score) of it may fall either side: a float32 implementation must land in between."""
+def rank_bounds(scores: np.ndarray, targets: np.ndarray, rtol: float) -> np.ndarray:
+    """Rows (best, worst): the ranks a target can get when scores within ``rtol`` (relative to
+    the target's score) of it may fall either side; a float32 implementation lands in between."""
     target_scores = scores[np.arange(len(targets)), targets][:, None]
     slack = rtol * np.abs(target_scores)
     surely_above = (scores > target_scores + slack).sum(axis=1)
     maybe_above = (scores >= target_scores - slack).sum(axis=1) - 1
-    return 1 + surely_above, 1 + maybe_above
+    return np.stack([1 + surely_above, 1 + maybe_above])
