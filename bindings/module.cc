@@ -11,6 +11,7 @@ void bind_data(py::module_& m);
 void bind_eval(py::module_& m);
 void bind_retrieval(py::module_& m);
 void bind_io(py::module_& m);
+void bind_models(py::module_& m);
 }  // namespace sessrec::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -26,4 +27,5 @@ PYBIND11_MODULE(_core, m) {
   sessrec::bindings::bind_eval(m);
   sessrec::bindings::bind_retrieval(m);
   sessrec::bindings::bind_io(m);
+  sessrec::bindings::bind_models(m);
 }

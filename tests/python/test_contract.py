@@ -16,13 +16,16 @@ class RecommenderContractMixin:
     @pytest.fixture(scope="class")
     def fitted(self, small_split):
         train, _, _ = small_split
-        return self.make().fit(train)
+        model = self.make()
+        return model.fit(train, progress=False) if hasattr(model, "history_") else model.fit(train)
 
     def test_fit_returns_self_and_sets_catalog(self, small_split):
         train, _, _ = small_split
         model = self.make()
         assert not model.is_fitted
-        assert model.fit(train) is model
+        assert model.fit(train, progress=False) is model if hasattr(model, "history_") else (
+            model.fit(train) is model
+        )
         assert model.num_items == train.num_items
 
     def test_unfitted_model_refuses_to_score(self):
@@ -125,3 +128,16 @@ class TestItemCF(RecommenderContractMixin):
 
 class TestSessionKNN(RecommenderContractMixin):
     make = staticmethod(lambda: sr.models.SessionKNN(k=50, sample_size=200))
+
+
+class TestGRU4Rec(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.GRU4Rec(dim=16, hidden=16, epochs=2, max_len=20))
+
+
+class TestSASRec(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.SASRec(dim=16, layers=1, heads=2, ffn_dim=32, epochs=2,
+                                                 max_len=20))
+
+
+class TestMeanPool(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.MeanPool(dim=16, epochs=2, max_len=20))

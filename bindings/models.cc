@@ -1,0 +1,201 @@
+// Bindings for cpp/sessrec/nn and the neural models of cpp/sessrec/models.
+#include <pybind11/stl.h>
+
+#include "numpy_convert.h"
+#include "sessrec/models/gru4rec.h"
+#include "sessrec/models/mean_pool.h"
+#include "sessrec/models/sasrec.h"
+#include "sessrec/nn/optimizer.h"
+
+namespace sessrec::bindings {
+
+namespace {
+
+using Floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+py::array_t<float> matrix_copy(const nn::FloatBuffer& v, int64_t rows, int64_t cols) {
+  py::array_t<float> a({rows, cols});
+  std::copy(v.begin(), v.end(), a.mutable_data());
+  return a;
+}
+
+py::dict collect(const nn::ParameterSet& params, nn::FloatBuffer nn::Parameter::*field) {
+  py::dict out;
+  for (const nn::Parameter* p : params.all())
+    out[py::str(p->name)] = matrix_copy(p->*field, p->rows, p->cols);
+  return out;
+}
+
+void assign(nn::ParameterSet& params, const py::dict& values,
+            nn::FloatBuffer nn::Parameter::*field, bool require_all) {
+  for (nn::Parameter* p : params.all()) {
+    if (!values.contains(p->name)) {
+      if (require_all) throw InputError("missing parameter '" + p->name + "'");
+      continue;
+    }
+    Floats a = values[py::str(p->name)].cast<Floats>();
+    if (a.size() != p->size() || (a.ndim() == 2 && (a.shape(0) != p->rows || a.shape(1) != p->cols)))
+      throw InputError("parameter '" + p->name + "' has shape (" + std::to_string(p->rows) + ", " +
+                       std::to_string(p->cols) + "); got an array of " + std::to_string(a.size()) +
+                       " values");
+    std::copy(a.data(), a.data() + a.size(), (p->*field).begin());
+  }
+  for (auto [key, value] : values) {
+    bool known = false;
+    for (nn::Parameter* p : params.all()) known |= p->name == std::string(py::str(key));
+    if (!known) throw InputError("unknown parameter '" + std::string(py::str(key)) + "'");
+  }
+}
+
+struct Units {
+  std::vector<int64_t> begin, end;
+};
+
+Units to_units(const Array<int64_t>& begin, const Array<int64_t>& end) {
+  Units u{to_vector(begin, "begin"), to_vector(end, "end")};
+  if (u.begin.size() != u.end.size()) throw InputError("begin and end differ in length");
+  if (u.begin.empty()) throw InputError("empty batch");
+  return u;
+}
+
+SequenceModelConfig base_config(int64_t num_items, int64_t dim, int64_t max_len, float dropout,
+                                uint64_t seed, const std::string& loss, int64_t num_negatives,
+                                const std::string& sampler) {
+  SequenceModelConfig c;
+  c.num_items = num_items;
+  c.dim = dim;
+  c.max_len = max_len;
+  c.dropout = dropout;
+  c.seed = seed;
+  c.loss = loss;
+  c.num_negatives = num_negatives;
+  c.sampler = sampler;
+  return c;
+}
+
+}  // namespace
+
+void bind_models(py::module_& m) {
+  py::class_<nn::Adam>(m, "Adam")
+      .def(py::init([](float lr, float beta1, float beta2, float eps, float weight_decay,
+                       bool decoupled, float clip_norm, const std::string& schedule,
+                       int64_t warmup_steps, int64_t total_steps, int64_t step_size, float gamma) {
+             nn::AdamConfig c{lr, beta1, beta2, eps, weight_decay, decoupled, clip_norm};
+             nn::LRSchedule s{schedule, warmup_steps, total_steps, step_size, gamma};
+             return nn::Adam(c, s);
+           }),
+           py::arg("lr") = 1e-3f, py::arg("beta1") = 0.9f, py::arg("beta2") = 0.999f,
+           py::arg("eps") = 1e-8f, py::arg("weight_decay") = 0.0f, py::arg("decoupled") = false,
+           py::arg("clip_norm") = 0.0f, py::arg("schedule") = "constant",
+           py::arg("warmup_steps") = 0, py::arg("total_steps") = 0, py::arg("step_size") = 0,
+           py::arg("gamma") = 0.1f)
+      .def_property("steps_taken", &nn::Adam::steps_taken, &nn::Adam::set_steps_taken)
+      .def_property_readonly("current_lr", &nn::Adam::current_lr);
+
+  m.def("make_training_windows", [](const SessionStore& store, int64_t max_len, bool prefix) {
+    TrainingWindows w = make_training_windows(store, max_len, prefix);
+    return py::make_tuple(to_numpy(std::move(w.begin)), to_numpy(std::move(w.end)));
+  }, py::arg("store"), py::arg("max_len"), py::arg("prefix") = false);
+
+  py::class_<SequenceModel, SessionScorer, std::shared_ptr<SequenceModel>>(m, "SequenceModel")
+      .def_property_readonly("dim", [](const SequenceModel& s) { return s.config().dim; })
+      .def_property_readonly("max_len", [](const SequenceModel& s) { return s.config().max_len; })
+      .def_property("steps", &SequenceModel::steps, &SequenceModel::set_steps)
+      .def("parameter_names", [](const SequenceModel& s) {
+        std::vector<std::string> names;
+        for (const auto* p : s.params().all()) names.push_back(p->name);
+        return names;
+      })
+      .def("get_parameters", [](const SequenceModel& s) { return collect(s.params(), &nn::Parameter::value); })
+      .def("set_parameters", [](SequenceModel& s, const py::dict& d, bool require_all) {
+        assign(s.params(), d, &nn::Parameter::value, require_all);
+      }, py::arg("values"), py::arg("require_all") = true)
+      .def("get_gradients", [](const SequenceModel& s) { return collect(s.params(), &nn::Parameter::grad); })
+      .def("get_optimizer_state", [](const SequenceModel& s) {
+        return py::make_tuple(collect(s.params(), &nn::Parameter::adam_m),
+                              collect(s.params(), &nn::Parameter::adam_v));
+      })
+      .def("set_optimizer_state", [](SequenceModel& s, const py::dict& m1, const py::dict& m2) {
+        assign(s.params(), m1, &nn::Parameter::adam_m, true);
+        assign(s.params(), m2, &nn::Parameter::adam_v, true);
+      })
+      .def("zero_grad", [](SequenceModel& s) { s.params().zero_grad(); })
+      .def("num_parameters", [](const SequenceModel& s) { return s.params().num_values(); })
+      .def("set_item_counts", [](SequenceModel& s, const Array<int64_t>& counts) {
+        s.set_item_counts(to_vector(counts, "counts"));
+      })
+      .def("forward_backward", [](SequenceModel& s, const SessionStore& store,
+                                  const Array<int64_t>& begin, const Array<int64_t>& end, bool last_only) {
+        Units u = to_units(begin, end);
+        StepResult r;
+        {
+          py::gil_scoped_release release;
+          r = s.forward_backward(store, u.begin.data(), u.end.data(), u.begin.size(), last_only);
+        }
+        return py::make_tuple(r.loss, r.targets, r.gradient_norm);
+      }, py::arg("store"), py::arg("begin"), py::arg("end"), py::arg("last_only") = false)
+      .def("train_step", [](SequenceModel& s, const SessionStore& store, const Array<int64_t>& begin,
+                            const Array<int64_t>& end, bool last_only, nn::Adam& optimizer) {
+        Units u = to_units(begin, end);
+        StepResult r;
+        {
+          py::gil_scoped_release release;
+          r = s.train_step(store, u.begin.data(), u.end.data(), u.begin.size(), last_only, optimizer);
+        }
+        return py::make_tuple(r.loss, r.targets, r.gradient_norm);
+      }, py::arg("store"), py::arg("begin"), py::arg("end"), py::arg("last_only"), py::arg("optimizer"))
+      .def("encode", [](const SequenceModel& s, const Array<int32_t>& items, const Array<int64_t>& begin,
+                        const Array<int64_t>& end) {
+        auto it = to_vector(items, "items");
+        auto b = to_vector(begin, "begin");
+        auto e = to_vector(end, "end");
+        if (b.size() != e.size()) throw InputError("encode: begin and end differ in length");
+        for (size_t r = 0; r < e.size(); ++r)
+          if (b[r] < 0 || b[r] > e[r] || e[r] > static_cast<int64_t>(it.size()))
+            throw InputError("encode: history " + std::to_string(r) + " has an invalid range");
+        for (int32_t x : it)
+          if (x < 0 || x >= s.num_items()) throw InputError("encode: item index out of range");
+        py::array_t<float> out({static_cast<int64_t>(e.size()), s.config().dim});
+        float* data = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          s.encode(HistoryBatch{it.data(), b.data(), e.data(), static_cast<int64_t>(e.size())}, data);
+        }
+        return out;
+      });
+
+  py::class_<GRU4Rec, SequenceModel, std::shared_ptr<GRU4Rec>>(m, "GRU4Rec")
+      .def(py::init([](int64_t num_items, int64_t dim, int64_t hidden, int64_t max_len, float dropout,
+                       uint64_t seed, const std::string& loss, int64_t num_negatives,
+                       const std::string& sampler) {
+             return std::make_shared<GRU4Rec>(GRU4RecConfig{
+                 base_config(num_items, dim, max_len, dropout, seed, loss, num_negatives, sampler), hidden});
+           }),
+           py::arg("num_items"), py::arg("dim") = 64, py::arg("hidden") = 64, py::arg("max_len") = 50,
+           py::arg("dropout") = 0.2f, py::arg("seed") = 0, py::arg("loss") = "ce",
+           py::arg("num_negatives") = 256, py::arg("sampler") = "uniform");
+
+  py::class_<SASRec, SequenceModel, std::shared_ptr<SASRec>>(m, "SASRec")
+      .def(py::init([](int64_t num_items, int64_t dim, int64_t layers, int64_t heads, int64_t ffn_dim,
+                       bool post_ln, bool gelu, int64_t max_len, float dropout, uint64_t seed,
+                       const std::string& loss, int64_t num_negatives, const std::string& sampler) {
+             return std::make_shared<SASRec>(SASRecConfig{
+                 base_config(num_items, dim, max_len, dropout, seed, loss, num_negatives, sampler),
+                 layers, heads, ffn_dim, post_ln, gelu});
+           }),
+           py::arg("num_items"), py::arg("dim") = 64, py::arg("layers") = 2, py::arg("heads") = 2,
+           py::arg("ffn_dim") = 256, py::arg("post_ln") = true, py::arg("gelu") = true,
+           py::arg("max_len") = 50, py::arg("dropout") = 0.2f, py::arg("seed") = 0,
+           py::arg("loss") = "ce", py::arg("num_negatives") = 256, py::arg("sampler") = "uniform");
+
+  py::class_<MeanPool, SequenceModel, std::shared_ptr<MeanPool>>(m, "MeanPool")
+      .def(py::init([](int64_t num_items, int64_t dim, int64_t max_len, float dropout, uint64_t seed,
+                       const std::string& loss, int64_t num_negatives, const std::string& sampler) {
+             return std::make_shared<MeanPool>(base_config(num_items, dim, max_len, dropout, seed, loss, num_negatives, sampler));
+           }),
+           py::arg("num_items"), py::arg("dim") = 64, py::arg("max_len") = 50, py::arg("dropout") = 0.2f,
+           py::arg("seed") = 0, py::arg("loss") = "ce", py::arg("num_negatives") = 256,
+           py::arg("sampler") = "uniform");
+}
+
+}  // namespace sessrec::bindings

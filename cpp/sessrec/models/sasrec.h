@@ -1,0 +1,47 @@
+// SASRec: item + learned position embeddings, a stack of causal transformer blocks, the last
+// position's output as the session vector, scored against the tied item embeddings.
+// post_ln = true follows RecBole's SASRec (LayerNorm on the embeddings and after each
+// residual); post_ln = false is the pre-LN block with a final LayerNorm.
+#pragma once
+#include <vector>
+
+#include "sessrec/models/sequence_model.h"
+
+namespace sessrec {
+
+struct SASRecConfig {
+  SequenceModelConfig base;
+  int64_t layers = 2;
+  int64_t heads = 2;
+  int64_t ffn_dim = 256;
+  bool post_ln = true;
+  bool gelu = true;  // FFN activation: GELU, or ReLU when false
+};
+
+class SASRec : public SequenceModel {
+ public:
+  explicit SASRec(SASRecConfig config);
+  const SASRecConfig& sasrec_config() const { return sasrec_; }
+
+ protected:
+  void forward(const SequenceBatch& batch, bool training, uint64_t step) override;
+  void backward(const SequenceBatch& batch, const float* dout) override;
+  const float* output() const override { return out_.data(); }
+
+ private:
+  struct Block {
+    nn::Parameter *W_qkv, *b_qkv, *W_o, *b_o, *ln1_g, *ln1_b, *W1, *b1, *W2, *b2, *ln2_g, *ln2_b;
+    // Activations of the last forward pass.
+    nn::FloatBuffer in, h1, qkv, att, a, ao, mask_a, r1, mean1, rstd1, x1, h2, mean2, rstd2,
+        f1, g, f2, mask_f, r2, out;
+  };
+  SASRecConfig sasrec_;
+  nn::Parameter *pos_, *ln_g_, *ln_b_;  // embedding LN (post-LN) or final LN (pre-LN)
+  std::vector<Block> blocks_;
+  nn::FloatBuffer x0_, e_, mean0_, rstd0_, mask0_, x_, out_;
+  // Backward workspaces, kept to avoid fresh pages every step.
+  nn::FloatBuffer dx_;
+  nn::FloatBuffer ws_[14];
+};
+
+}  // namespace sessrec

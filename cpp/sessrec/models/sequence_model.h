@@ -1,0 +1,91 @@
+// SequenceModel: the shared machinery of neural session encoders (GRU4Rec, SASRec, mean
+// pooling). A subclass turns a padded batch into one output vector per position (forward) and
+// back-propagates gradients of those outputs (backward). The base class owns the tied item
+// embedding table, the training loss (full softmax chunked over the catalogue, or sampled
+// softmax with logQ correction), the optimizer step and blocked full-catalogue scoring.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sessrec/data/session_store.h"
+#include "sessrec/models/sequence_batch.h"
+#include "sessrec/models/session_scorer.h"
+#include "sessrec/nn/optimizer.h"
+#include "sessrec/nn/parameter.h"
+
+namespace sessrec {
+
+struct SequenceModelConfig {
+  int64_t num_items = 0;
+  int64_t dim = 64;
+  int64_t max_len = 50;
+  float dropout = 0.2f;
+  uint64_t seed = 0;
+  std::string loss = "ce";          // ce (full softmax) | sampled
+  int64_t num_negatives = 256;      // sampled: negatives shared by the batch
+  std::string sampler = "uniform";  // sampled: uniform | popularity
+
+  void validate() const;
+};
+
+// What one forward/backward pass produced, for tests and the training loop.
+struct StepResult {
+  float loss = 0;
+  int64_t targets = 0;
+  float gradient_norm = 0;
+};
+
+class SequenceModel : public SessionScorer {
+ public:
+  explicit SequenceModel(SequenceModelConfig config);
+  ~SequenceModel() override = default;
+
+  int64_t num_items() const override { return config_.num_items; }
+  // Scores of every item for each history: the last position's output dotted with the item
+  // embeddings, in sub-batches (evaluation mode, no dropout).
+  void score(const HistoryBatch& batch, float* out) const override;
+  // Session vectors [count, dim] (the output at each history's last position).
+  void encode(const HistoryBatch& batch, float* out) const;
+
+  // Forward, loss and backward on the units; gradients are left in the parameters.
+  StepResult forward_backward(const SessionStore& store, const int64_t* begin,
+                              const int64_t* end, int64_t count, bool last_only);
+  // forward_backward, then one optimizer step and zeroed gradients.
+  StepResult train_step(const SessionStore& store, const int64_t* begin, const int64_t* end,
+                        int64_t count, bool last_only, nn::Adam& optimizer);
+
+  // Item popularity for the popularity sampler (index order, length num_items).
+  void set_item_counts(std::vector<int64_t> counts);
+
+  nn::ParameterSet& params() { return params_; }
+  const nn::ParameterSet& params() const { return params_; }
+  const SequenceModelConfig& config() const { return config_; }
+  nn::Parameter& item_embedding() { return *item_embedding_; }
+  int64_t steps() const { return steps_; }
+  void set_steps(int64_t steps) { steps_ = steps; }
+
+ protected:
+  // out: [B*T, dim] outputs; `step` seeds the dropout masks.
+  virtual void forward(const SequenceBatch& batch, bool training, uint64_t step) = 0;
+  virtual void backward(const SequenceBatch& batch, const float* dout) = 0;
+  virtual const float* output() const = 0;
+
+  nn::ParameterSet params_;
+  nn::Parameter* item_embedding_ = nullptr;
+  SequenceModelConfig config_;
+
+ private:
+  float loss_and_output_gradient(const SequenceBatch& batch, nn::FloatBuffer& dout,
+                                 int64_t& targets);
+  std::vector<int64_t> item_counts_;
+  // Loss workspaces, kept across steps.
+  std::vector<int64_t> target_rows_;
+  nn::FloatBuffer loss_input_, loss_grad_, output_grad_;
+  std::vector<double> popularity_cdf_;
+  int64_t steps_ = 0;
+  mutable std::mutex mutex_;  // forward() reuses per-batch workspaces
+};
+
+}  // namespace sessrec

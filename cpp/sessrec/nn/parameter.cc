@@ -1,0 +1,103 @@
+#include "sessrec/nn/parameter.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sessrec/errors.h"
+
+namespace sessrec::nn {
+
+void Parameter::touch_all() {
+  if (!row_sparse) return;
+  touched_rows.clear();
+  for (int64_t r = 0; r < rows; ++r) {
+    touched[r] = 1;
+    touched_rows.push_back(static_cast<int32_t>(r));
+  }
+}
+
+void Parameter::zero_grad() {
+  if (!row_sparse || static_cast<int64_t>(touched_rows.size()) == rows) {
+    std::fill(grad.begin(), grad.end(), 0.0f);
+  } else {
+    for (int32_t r : touched_rows)
+      std::fill(grad.begin() + int64_t(r) * cols, grad.begin() + (int64_t(r) + 1) * cols, 0.0f);
+  }
+  if (row_sparse) {
+    for (int32_t r : touched_rows) touched[r] = 0;
+    touched_rows.clear();
+  }
+}
+
+Parameter& ParameterSet::add(const std::string& name, int64_t rows, int64_t cols, bool row_sparse) {
+  for (auto* p : params_ptrs_)
+    if (p->name == name) throw InputError("ParameterSet: parameter '" + name + "' exists");
+  auto p = std::make_unique<Parameter>();
+  p->name = name;
+  p->rows = rows;
+  p->cols = cols;
+  p->row_sparse = row_sparse;
+  p->value.assign(rows * cols, 0.0f);
+  p->grad.assign(rows * cols, 0.0f);
+  p->adam_m.assign(rows * cols, 0.0f);
+  p->adam_v.assign(rows * cols, 0.0f);
+  if (row_sparse) p->touched.assign(rows, 0);
+  params_ptrs_.push_back(p.get());
+  params_.push_back(std::move(p));
+  return *params_ptrs_.back();
+}
+
+Parameter& ParameterSet::get(const std::string& name) {
+  for (auto* p : params_ptrs_)
+    if (p->name == name) return *p;
+  throw UnknownKeyError("no parameter named '" + name + "'");
+}
+
+const Parameter& ParameterSet::get(const std::string& name) const {
+  for (auto* p : params_ptrs_)
+    if (p->name == name) return *p;
+  throw UnknownKeyError("no parameter named '" + name + "'");
+}
+
+void ParameterSet::zero_grad() {
+  for (auto* p : params_ptrs_) p->zero_grad();
+}
+
+int64_t ParameterSet::num_values() const {
+  int64_t n = 0;
+  for (auto* p : params_ptrs_) n += p->size();
+  return n;
+}
+
+void init_normal(Parameter& p, float std, std::mt19937_64& rng) {
+  std::normal_distribution<float> dist(0.0f, std);
+  for (float& v : p.value) v = dist(rng);
+}
+
+void init_uniform(Parameter& p, float bound, std::mt19937_64& rng) {
+  std::uniform_real_distribution<float> dist(-bound, bound);
+  for (float& v : p.value) v = dist(rng);
+}
+
+void init_xavier_uniform(Parameter& p, std::mt19937_64& rng) {
+  init_uniform(p, std::sqrt(6.0f / static_cast<float>(p.rows + p.cols)), rng);
+}
+
+void init_constant(Parameter& p, float value) { std::fill(p.value.begin(), p.value.end(), value); }
+
+void init_embedding(Parameter& p, float std, std::mt19937_64& rng) {
+  init_normal(p, std, rng);
+  std::fill(p.value.begin(), p.value.begin() + p.cols, 0.0f);
+}
+
+std::mt19937_64 derived_rng(uint64_t seed, uint64_t stream, uint64_t counter) {
+  auto mix = [](uint64_t x) {
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+  };
+  return std::mt19937_64(mix(mix(seed) ^ mix(stream + 0x51) ^ mix(counter + 0xA3)));
+}
+
+}  // namespace sessrec::nn
