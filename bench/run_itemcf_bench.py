@@ -321,7 +321,7 @@ def compare_neighbours(ours, reference) -> dict:
         "items": len(offsets) - 1,
         "pairs": int(offsets[-1]),
         "same_position_share": float(same.mean()),
-        "rows_with_cut_swaps": len(rows),
+        "rows_differing": len(rows),
         "cut_swaps": cut_swaps,
         "max_abs_diff": float(max(abs_diff)),
         "max_rel_diff": float(max(rel_diff)),
@@ -467,8 +467,9 @@ def online_retail_report(facts, command, args, runs, neighbours, ranks) -> str:
         "",
         f"- neighbour lists: {neighbours['items']} items, {neighbours['pairs']} (item, neighbour) "
         f"pairs; {neighbours['same_position_share']:.6%} identical position by position; "
-        f"{neighbours['cut_swaps']} neighbours in {neighbours['rows_with_cut_swaps']} lists "
-        "differ only by near-ties at the top-n cut or order among near-ties; max |Δsim| "
+        f"{neighbours['rows_differing']} lists differ in the order of near-tied "
+        f"neighbours or at the top-n cut ({neighbours['cut_swaps']} neighbours kept by one "
+        f"side only, each tied within rtol with the other side's cut); max |Δsim| "
         f"{neighbours['max_abs_diff']:.3g}, max relative {neighbours['max_rel_diff']:.3g} "
         "(sessrec stores float32)",
         f"- ranks: {ranks['identical']} of {ranks['examples']} identical, max |Δrank| "
@@ -534,7 +535,7 @@ def update_results(path: Path, block: str, text: str) -> None:
 
 def main_run(args) -> None:
     facts = machine_facts()
-    command = ".venv/bin/python bench/run_itemcf_bench.py " + " ".join(sys.argv[1:])
+    command = " ".join([".venv/bin/python bench/run_itemcf_bench.py", *sys.argv[1:]])
     reports = {}
     with tempfile.TemporaryDirectory() as tmp:
         out = {side: Path(tmp) / f"{side}.npz" for side in ("sessrec", "sessrec_1", "python")}
@@ -571,7 +572,7 @@ def parse_args():
         "--ref-examples", type=int, default=0, help="test examples the reference ranks (0 = all)"
     )
     parser.add_argument(
-        "--small-block-mib", type=int, default=8, help="block size of the second m.rank figure"
+        "--small-block-mib", type=int, default=16, help="block size of the second m.rank figure"
     )
     parser.add_argument("--scale-items", type=int, default=1_400_000)
     parser.add_argument("--scale-sessions", type=int, default=3_600_000)

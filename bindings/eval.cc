@@ -91,7 +91,7 @@ void bind_eval(py::module_& m) {
           return to_numpy(std::move(ranks));
         },
         py::arg("scorer"), py::arg("store"), py::arg("examples"), py::arg("ties") = "pessimistic",
-        py::arg("exclude_history") = false, py::arg("block_bytes") = int64_t{128} << 20);
+        py::arg("exclude_history") = false, py::arg("block_bytes") = int64_t{32} << 20);
 
   m.def("top_k_from_scores",
         [](const Scores& scores, int64_t k, const py::object& exclude) {

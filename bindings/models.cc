@@ -6,6 +6,7 @@
 #include "sessrec/models/mean_pool.h"
 #include "sessrec/models/sasrec.h"
 #include "sessrec/nn/optimizer.h"
+#include "sessrec/nn/profile.h"
 
 namespace sessrec::bindings {
 
@@ -76,6 +77,18 @@ SequenceModelConfig base_config(int64_t num_items, int64_t dim, int64_t max_len,
 }  // namespace
 
 void bind_models(py::module_& m) {
+  m.def("profile_enable", [](bool on) { nn::KernelProfile::instance().enabled = on; },
+        py::arg("on") = true, "Start (or stop) timing nn kernels by family.");
+  m.def("profile_reset", []() { nn::KernelProfile::instance().reset(); });
+  m.def("profile_report", []() {
+    py::dict out;
+    auto& p = nn::KernelProfile::instance();
+    for (int k = 0; k < static_cast<int>(nn::Kernel::Count); ++k)
+      out[py::str(nn::KernelProfile::name(static_cast<nn::Kernel>(k)))] =
+          py::make_tuple(p.nanoseconds[k].load() * 1e-9, p.calls[k].load());
+    return out;
+  }, "{kernel family: (seconds, calls)} since the last reset.");
+
   py::class_<nn::Adam>(m, "Adam")
       .def(py::init([](float lr, float beta1, float beta2, float eps, float weight_decay,
                        bool decoupled, float clip_norm, const std::string& schedule,

@@ -130,20 +130,24 @@ TEST(Gradients, ReluGeluDropout) {
   nn::gelu_backward(dx.data(), R.data(), x.data(), n);
   expect_gradient(x, dx, gelu, "gelu");
   auto dropout = [&] {
-    std::mt19937_64 rng(99);
     Vec out(n), mask(n);
-    nn::dropout_forward(out.data(), mask.data(), x.data(), n, 0.4, true, rng);
+    nn::dropout_forward(out.data(), mask.data(), x.data(), n, 0.4, true, 99);
     return dot(out, R);
   };
-  std::mt19937_64 rng(99);
   Vec out(n), mask(n);
-  nn::dropout_forward(out.data(), mask.data(), x.data(), n, 0.4, true, rng);
+  nn::dropout_forward(out.data(), mask.data(), x.data(), n, 0.4, true, 99);
   dx.assign(n, 0);
   nn::dropout_backward(dx.data(), R.data(), mask.data(), n);
   expect_gradient(x, dx, dropout, "dropout");
   int dropped = 0;
   for (double v : mask) dropped += v == 0;
   EXPECT_GT(dropped, 0);
+  // The drop rate is p: 0.4 of 100000 units, within 4 standard deviations.
+  Vec big(100000, 1.0), big_out(big.size()), big_mask(big.size());
+  nn::dropout_forward(big_out.data(), big_mask.data(), big.data(), int64_t(big.size()), 0.4, true, 7);
+  int64_t zeros = 0;
+  for (double v : big_mask) zeros += v == 0;
+  EXPECT_NEAR(zeros / 1e5, 0.4, 4 * std::sqrt(0.24 / 1e5));
 }
 
 TEST(Gradients, AttentionCausalWithPadding) {

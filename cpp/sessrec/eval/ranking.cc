@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include <omp.h>
+
 #include "sessrec/errors.h"
 
 namespace sessrec {
@@ -95,9 +97,14 @@ std::vector<double> rank_examples(const SessionScorer& scorer, const SessionStor
                                   const ExampleSet& examples, const RankOptions& options) {
   const int64_t n = scorer.num_items();
   if (n <= 0) throw InputError("rank_examples: the scorer has an empty catalogue");
-  const int64_t block = std::max<int64_t>(1, options.block_bytes / (n * int64_t{4}));
+  // At least two rows per thread, so that row-parallel scorers keep every core busy.
+  const int64_t block = std::max<int64_t>(2 * omp_get_max_threads(),
+                                          options.block_bytes / (n * int64_t{4}));
   std::vector<double> ranks(examples.size());
-  std::vector<float> scores(std::min(block, std::max<int64_t>(examples.size(), 1)) * n);
+  // The score block is reused across calls: touching fresh pages costs more than scoring them.
+  thread_local std::vector<float> scores;
+  const int64_t needed = std::min(block, std::max<int64_t>(examples.size(), 1)) * n;
+  if (static_cast<int64_t>(scores.size()) < needed) scores.resize(needed);
   std::vector<int32_t> targets;
   for (int64_t first = 0; first < examples.size(); first += block) {
     const int64_t count = std::min(block, examples.size() - first);

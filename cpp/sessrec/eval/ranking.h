@@ -18,7 +18,7 @@ struct RankOptions {
   // Remove the session's history items (other than the target itself) from the competition.
   bool exclude_history = false;
   // Upper bound on the score block kept in memory (rows x items x 4 bytes).
-  int64_t block_bytes = int64_t{128} << 20;
+  int64_t block_bytes = int64_t{32} << 20;
 };
 
 // 1-based rank of targets[r] in row r of a rows x num_items score matrix. `histories` may be

@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <limits>
 #include <vector>
+#include "sessrec/nn/profile.h"
 
 namespace sessrec::loss {
 
 template <typename T>
 T candidate_softmax(T* dH, T* dE, const T* H, const T* E, const int32_t* cand, const T* label,
                     const T* logq, int64_t B, int64_t M, int64_t D) {
+  nn::KernelTimer timer(nn::Kernel::Softmax);
   std::vector<T> coef(B * M, T(0));  // d loss / d logit
   T total = 0;
   for (int64_t i = 0; i < B * M; ++i)

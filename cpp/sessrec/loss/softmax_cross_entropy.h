@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sessrec/nn/tensor.h"
+#include "sessrec/nn/profile.h"
 
 namespace sessrec::loss {
 
@@ -24,6 +25,7 @@ template <typename T>
 T softmax_cross_entropy(T* dH, T* dE, const T* H, const T* E, const int32_t* target,
                         const T* weight, int64_t B, int64_t V, int64_t D, int64_t first_class = 0,
                         int64_t chunk = 8192) {
+  nn::KernelTimer timer(nn::Kernel::Softmax);
   std::vector<T> row_max(B, -std::numeric_limits<T>::infinity()), row_sum(B, T(0));
   std::vector<T> target_logit(B, T(0));
   T total_weight = 0;

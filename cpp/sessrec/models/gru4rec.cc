@@ -38,10 +38,12 @@ void GRU4Rec::forward(const SequenceBatch& batch, bool training, uint64_t step) 
   gates_.resize(N * 3 * H);
   hn_.resize(N * H);
   out_.resize(N * D);
-  auto rng = nn::derived_rng(config_.seed, 3, step);
+  // One dropout key per call site and step: reproducible masks, independent of threads.
+  uint64_t site = 0;
+  auto key = [&] { return nn::mix64(nn::mix64(config_.seed ^ 0xD0) ^ nn::mix64(step * 64 + site++)); };
   nn::embedding_forward(emb_.data(), batch.input.data(), item_embedding_->data(), N, D);
   nn::dropout_forward(emb_drop_.data(), emb_mask_.data(), emb_.data(), N * D, config_.dropout,
-                      training, rng);
+                      training, key());
   nn::linear_forward(x_proj_.data(), emb_drop_.data(), W_ih_->data(), b_ih_->data(), N, D, 3 * H);
   nn::gru_forward(h_.data(), gates_.data(), hn_.data(), x_proj_.data(), W_hh_->data(),
                   b_hh_->data(), B, T, H);

@@ -22,9 +22,11 @@ void MeanPool::forward(const SequenceBatch& batch, bool training, uint64_t step)
   drop_.resize(N * D);
   mean_.assign(N * D, 0.0f);
   out_.resize(N * D);
-  auto rng = nn::derived_rng(config_.seed, 3, step);
+  // One dropout key per call site and step: reproducible masks, independent of threads.
+  uint64_t site = 0;
+  auto key = [&] { return nn::mix64(nn::mix64(config_.seed ^ 0xD0) ^ nn::mix64(step * 64 + site++)); };
   nn::embedding_forward(emb_.data(), batch.input.data(), item_embedding_->data(), N, D);
-  nn::dropout_forward(drop_.data(), mask_.data(), emb_.data(), N * D, config_.dropout, training, rng);
+  nn::dropout_forward(drop_.data(), mask_.data(), emb_.data(), N * D, config_.dropout, training, key());
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < B; ++b) {  // running mean over the valid prefix
     nn::FloatBuffer sum(D, 0.0f);

@@ -53,7 +53,9 @@ void SASRec::forward(const SequenceBatch& batch, bool training, uint64_t step) {
   const int64_t Hh = sasrec_.heads;
   if (T > config_.max_len) throw InputError("SASRec: batch longer than max_len");
   const float p = config_.dropout;
-  auto rng = nn::derived_rng(config_.seed, 3, step);
+  // One dropout key per call site and step: reproducible masks, independent of threads.
+  uint64_t site = 0;
+  auto key = [&] { return nn::mix64(nn::mix64(config_.seed ^ 0xD0) ^ nn::mix64(step * 64 + site++)); };
   x0_.resize(N * D);
   nn::embedding_forward(x0_.data(), batch.input.data(), item_embedding_->data(), N, D);
   for (int64_t b = 0; b < B; ++b)
@@ -70,7 +72,7 @@ void SASRec::forward(const SequenceBatch& batch, bool training, uint64_t step) {
                           ln_b_->data(), N, D, 1e-12f);
     x_in = e_.data();
   }
-  nn::dropout_forward(x_.data(), mask0_.data(), x_in, N * D, p, training, rng);
+  nn::dropout_forward(x_.data(), mask0_.data(), x_in, N * D, p, training, key());
   const float* x = x_.data();
   for (Block& k : blocks_) {
     k.in.assign(x, x + N * D);
@@ -93,7 +95,7 @@ void SASRec::forward(const SequenceBatch& batch, bool training, uint64_t step) {
     nn::attention_forward(k.a.data(), k.att.data(), k.qkv.data(), batch.valid.data(), B, T, D,
                           Hh, true);
     nn::linear_forward(k.ao.data(), k.a.data(), k.W_o->data(), k.b_o->data(), N, D, D);
-    nn::dropout_forward(k.r1.data(), k.mask_a.data(), k.ao.data(), N * D, p, training, rng);
+    nn::dropout_forward(k.r1.data(), k.mask_a.data(), k.ao.data(), N * D, p, training, key());
     for (int64_t i = 0; i < N * D; ++i) k.r1[i] += k.in[i];  // residual
     const float* ffn_in;
     k.x1.resize(N * D);
@@ -121,7 +123,7 @@ void SASRec::forward(const SequenceBatch& batch, bool training, uint64_t step) {
     if (sasrec_.gelu) nn::gelu_forward(k.g.data(), k.f1.data(), N * F);
     else nn::relu_forward(k.g.data(), k.f1.data(), N * F);
     nn::linear_forward(k.f2.data(), k.g.data(), k.W2->data(), k.b2->data(), N, F, D);
-    nn::dropout_forward(k.r2.data(), k.mask_f.data(), k.f2.data(), N * D, p, training, rng);
+    nn::dropout_forward(k.r2.data(), k.mask_f.data(), k.f2.data(), N * D, p, training, key());
     for (int64_t i = 0; i < N * D; ++i) k.r2[i] += k.x1[i];
     if (sasrec_.post_ln) {
       k.out.resize(N * D);

@@ -1,39 +1,58 @@
 // Elementwise activations: ReLU, GELU (exact, erf-based, as torch's default), sigmoid, tanh.
 #pragma once
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+
+#include <Eigen/Core>
+#include <unsupported/Eigen/SpecialFunctions>
+#include "sessrec/nn/profile.h"
 
 namespace sessrec::nn {
 
 template <typename T>
 void relu_forward(T* out, const T* in, int64_t n) {
+  KernelTimer timer(Kernel::Elementwise);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
 }
 // din += dout * [in > 0]
 template <typename T>
 void relu_backward(T* din, const T* dout, const T* in, int64_t n) {
+  KernelTimer timer(Kernel::Elementwise);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) din[i] += in[i] > T(0) ? dout[i] : T(0);
 }
 
+// GELU runs on Eigen arrays (vectorised erf and exp) in fixed segments, in parallel.
+template <typename T, typename Fn>
+void for_segments(int64_t n, Fn fn) {
+  const int64_t segment = 4096;
+#pragma omp parallel for schedule(static)
+  for (int64_t s = 0; s < (n + segment - 1) / segment; ++s)
+    fn(s * segment, std::min(segment, n - s * segment));
+}
+
 template <typename T>
 void gelu_forward(T* out, const T* in, int64_t n) {
-  const T inv_sqrt2 = T(0.70710678118654752440);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = T(0.5) * in[i] * (T(1) + std::erf(in[i] * inv_sqrt2));
+  KernelTimer timer(Kernel::Elementwise);
+  using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+  for_segments<T>(n, [&](int64_t first, int64_t count) {
+    Eigen::Map<const A> x(in + first, count);
+    Eigen::Map<A>(out + first, count) = T(0.5) * x * (T(1) + (x * T(0.70710678118654752440)).erf());
+  });
 }
 // d/dx [x Phi(x)] = Phi(x) + x phi(x)
 template <typename T>
 void gelu_backward(T* din, const T* dout, const T* in, int64_t n) {
-  const T inv_sqrt2 = T(0.70710678118654752440), inv_sqrt_2pi = T(0.39894228040143267794);
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    const T x = in[i];
-    const T cdf = T(0.5) * (T(1) + std::erf(x * inv_sqrt2));
-    const T pdf = inv_sqrt_2pi * std::exp(T(-0.5) * x * x);
-    din[i] += dout[i] * (cdf + x * pdf);
-  }
+  KernelTimer timer(Kernel::Elementwise);
+  using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+  for_segments<T>(n, [&](int64_t first, int64_t count) {
+    Eigen::Map<const A> x(in + first, count), g(dout + first, count);
+    const A cdf = T(0.5) * (T(1) + (x * T(0.70710678118654752440)).erf());
+    const A pdf = T(0.39894228040143267794) * (T(-0.5) * x * x).exp();
+    Eigen::Map<A>(din + first, count) += g * (cdf + x * pdf);
+  });
 }
 
 template <typename T>

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <vector>
+#include "sessrec/nn/profile.h"
 
 namespace sessrec::nn {
 
@@ -13,6 +14,7 @@ namespace sessrec::nn {
 template <typename T>
 void attention_forward(T* out, T* att, const T* qkv, const uint8_t* key_valid, int64_t B,
                        int64_t Tn, int64_t C, int64_t H, bool causal) {
+  KernelTimer timer(Kernel::Attention);
   const int64_t hs = C / H;
   const T scale = T(1) / std::sqrt(T(hs));
 #pragma omp parallel for collapse(2) schedule(static)
@@ -60,6 +62,7 @@ void attention_forward(T* out, T* att, const T* qkv, const uint8_t* key_valid, i
 template <typename T>
 void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int64_t B,
                         int64_t Tn, int64_t C, int64_t H) {
+  KernelTimer timer(Kernel::Attention);
   const int64_t hs = C / H;
   const T scale = T(1) / std::sqrt(T(hs));
 #pragma omp parallel for collapse(2) schedule(static)

@@ -9,6 +9,7 @@
 
 #include "sessrec/nn/activation.h"
 #include "sessrec/nn/tensor.h"
+#include "sessrec/nn/profile.h"
 
 namespace sessrec::nn {
 
@@ -17,6 +18,7 @@ namespace sessrec::nn {
 template <typename T>
 void gru_forward(T* h_out, T* gates, T* hn, const T* x_proj, const T* W_hh, const T* b_hh,
                  int64_t B, int64_t Tn, int64_t H) {
+  KernelTimer timer(Kernel::GRU);
   MatrixRM<T> h_prev = MatrixRM<T>::Zero(B, H), hh(B, 3 * H);
   MapConstMat<T> W(W_hh, 3 * H, H);
   for (int64_t t = 0; t < Tn; ++t) {
@@ -48,6 +50,7 @@ void gru_forward(T* h_out, T* gates, T* hn, const T* x_proj, const T* W_hh, cons
 template <typename T>
 void gru_backward(T* dx_proj, T* dW_hh, T* db_hh, const T* dh_out, const T* h_out,
                   const T* gates, const T* hn, const T* W_hh, int64_t B, int64_t Tn, int64_t H) {
+  KernelTimer timer(Kernel::GRU);
   MatrixRM<T> dh = MatrixRM<T>::Zero(B, H), dhh(B, 3 * H), h_prev(B, H);
   MapConstMat<T> W(W_hh, 3 * H, H);
   MapMat<T> dW(dW_hh, 3 * H, H);

@@ -2,6 +2,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include "sessrec/nn/profile.h"
 
 namespace sessrec::nn {
 
@@ -9,6 +10,7 @@ namespace sessrec::nn {
 template <typename T>
 void layernorm_forward(T* out, T* mean, T* rstd, const T* in, const T* gamma, const T* beta,
                        int64_t N, int64_t D, T eps = T(1e-5)) {
+  KernelTimer timer(Kernel::LayerNorm);
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const T* x = in + n * D;
@@ -31,6 +33,7 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* in, const T* gamma, co
 template <typename T>
 void layernorm_backward(T* din, T* dgamma, T* dbeta, const T* dout, const T* in, const T* mean,
                         const T* rstd, const T* gamma, int64_t N, int64_t D) {
+  KernelTimer timer(Kernel::LayerNorm);
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
     const T* x = in + n * D;

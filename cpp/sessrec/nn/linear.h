@@ -1,12 +1,14 @@
 // Linear layer: out = in W^T + b, with W stored [out_dim, in_dim] as in torch.nn.Linear.
 #pragma once
 #include "sessrec/nn/tensor.h"
+#include "sessrec/nn/profile.h"
 
 namespace sessrec::nn {
 
 // out [N, O] = in [N, I] * W[O, I]^T + b[O] (b may be null)
 template <typename T>
 void linear_forward(T* out, const T* in, const T* W, const T* b, int64_t N, int64_t I, int64_t O) {
+  KernelTimer timer(Kernel::Linear);
   MapMat<T> Y(out, N, O);
   Y.noalias() = MapConstMat<T>(in, N, I) * MapConstMat<T>(W, O, I).transpose();
   if (b != nullptr) Y.rowwise() += MapConstVec<T>(b, O).transpose();
@@ -17,6 +19,7 @@ void linear_forward(T* out, const T* in, const T* W, const T* b, int64_t N, int6
 template <typename T>
 void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* W, int64_t N,
                      int64_t I, int64_t O) {
+  KernelTimer timer(Kernel::Linear);
   MapConstMat<T> dY(dout, N, O);
   if (din != nullptr) MapMat<T>(din, N, I).noalias() += dY * MapConstMat<T>(W, O, I);
   if (dW != nullptr) MapMat<T>(dW, O, I).noalias() += dY.transpose() * MapConstMat<T>(in, N, I);

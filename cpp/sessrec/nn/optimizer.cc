@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "sessrec/errors.h"
+#include "sessrec/nn/profile.h"
 
 namespace sessrec::nn {
 
@@ -63,6 +64,7 @@ float gradient_norm(const ParameterSet& params) {
 }
 
 float Adam::step(ParameterSet& params) {
+  KernelTimer timer(Kernel::Optimizer);
   const float norm = gradient_norm(params);
   const float clip = (config_.clip_norm > 0 && norm > config_.clip_norm) ? config_.clip_norm / norm
                                                                          : 1.0f;

@@ -163,7 +163,7 @@ class Recommender:
         ties: str = "pessimistic",
         exclude_history: bool = False,
         progress: bool = True,
-        block_bytes: int = 128 << 20,
+        block_bytes: int = 32 << 20,
     ) -> np.ndarray:
         """1-based rank of every example's target over the whole catalogue, in blocks."""
         from tqdm.auto import tqdm
