@@ -20,6 +20,7 @@
 #include "sessrec/nn/gru.h"
 #include "sessrec/nn/layernorm.h"
 #include "sessrec/nn/linear.h"
+#include "sessrec/nn/mlp.h"
 #include "sessrec/nn/pooling.h"
 #include "sessrec/nn/positional.h"
 
@@ -74,6 +75,54 @@ TEST(Gradients, Linear) {
   expect_gradient(x, dx, loss, "dx");
   expect_gradient(W, dW, loss, "dW");
   expect_gradient(b, db, loss, "db");
+}
+
+TEST(Gradients, MLP) {
+  const int64_t N = 3;
+  const std::vector<int64_t> dims{4, 6, 5, 2};
+  Vec x = random_vec(N * 4, 40), R = random_vec(N * 2, 41);
+  std::vector<Vec> W, b;
+  for (size_t l = 0; l + 1 < dims.size(); ++l) {
+    W.push_back(random_vec(dims[l + 1] * dims[l], 42 + l, 0.7));
+    b.push_back(random_vec(dims[l + 1], 52 + l));
+  }
+  for (bool gelu : {false, true}) {
+    auto pointers = [&] {
+      std::vector<const double*> w, bb;
+      for (size_t l = 0; l < W.size(); ++l) {
+        w.push_back(W[l].data());
+        bb.push_back(b[l].data());
+      }
+      return std::make_pair(w, bb);
+    };
+    auto loss = [&] {
+      auto [w, bb] = pointers();
+      nn::MLPCache<double> cache;
+      Vec out(N * 2);
+      nn::mlp_forward(out.data(), cache, x.data(), w, bb, dims, N, gelu);
+      return dot(out, R);
+    };
+    auto [w, bb] = pointers();
+    nn::MLPCache<double> cache;
+    Vec out(N * 2), dx(x.size(), 0);
+    nn::mlp_forward(out.data(), cache, x.data(), w, bb, dims, N, gelu);
+    std::vector<Vec> dW, db;
+    std::vector<double*> dWp, dbp;
+    for (size_t l = 0; l < W.size(); ++l) {
+      dW.emplace_back(W[l].size(), 0.0);
+      db.emplace_back(b[l].size(), 0.0);
+    }
+    for (size_t l = 0; l < W.size(); ++l) {
+      dWp.push_back(dW[l].data());
+      dbp.push_back(db[l].data());
+    }
+    nn::mlp_backward(dx.data(), dWp, dbp, R.data(), cache, x.data(), w, dims, N, gelu);
+    expect_gradient(x, dx, loss, "mlp dx");
+    for (size_t l = 0; l < W.size(); ++l) {
+      expect_gradient(W[l], dW[l], loss, "mlp dW");
+      expect_gradient(b[l], db[l], loss, "mlp db");
+    }
+  }
 }
 
 TEST(Gradients, EmbeddingWithPadding) {

@@ -246,8 +246,10 @@ class GRU4Rec(NeuralRecommender):
 
     name = "gru4rec"
 
-    def __init__(self, hidden: int = 64, **kwargs):
-        super().__init__(hidden=hidden, **kwargs)
+    # On online_retail, lr 1e-3 leaves the GRU on the popularity plateau for many epochs;
+    # 1e-2 does not (validation NDCG@20 0.21 after 6 epochs against 0.07 at 3e-3).
+    def __init__(self, hidden: int = 64, lr: float = 1e-2, **kwargs):
+        super().__init__(hidden=hidden, lr=lr, **kwargs)
 
     def _build_core(self, num_items):
         return _core.GRU4Rec(num_items, hidden=self.params["hidden"], **self._common())
