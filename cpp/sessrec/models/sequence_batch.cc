@@ -39,10 +39,7 @@ SequenceBatch batch_for_training(const SessionStore& store, const int64_t* begin
     batch.T = std::max(batch.T, end[r] - begin[r] - 1);
   }
   const int64_t T = batch.T;
-  batch.input.assign(count * T, 0);
-  batch.target.assign(count * T, -1);
-  batch.valid.assign(count * T, 0);
-  batch.last.assign(count, -1);
+  batch.clear_to(count, T);
   for (int64_t r = 0; r < count; ++r) {
     const int64_t n = end[r] - begin[r] - 1;
     for (int64_t t = 0; t < n; ++t) {
@@ -63,10 +60,7 @@ SequenceBatch batch_for_scoring(const HistoryBatch& histories, int64_t first, in
     batch.T = std::max(batch.T, std::min(max_len, histories.length(first + r)));
   batch.T = std::max<int64_t>(batch.T, 1);
   const int64_t T = batch.T;
-  batch.input.assign(count * T, 0);
-  batch.target.assign(count * T, -1);
-  batch.valid.assign(count * T, 0);
-  batch.last.assign(count, -1);
+  batch.clear_to(count, T);
   for (int64_t r = 0; r < count; ++r) {
     const int64_t len = histories.length(first + r);
     const int64_t n = std::min(max_len, len);

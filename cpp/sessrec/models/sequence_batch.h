@@ -15,6 +15,16 @@ struct SequenceBatch {
   std::vector<int32_t> target;  // [B*T] next item id at each position, -1 = no loss here
   std::vector<uint8_t> valid;   // [B*T] 1 for real input positions
   std::vector<int64_t> last;    // [B] last real position (-1 for an empty row)
+
+  // B rows of T padding positions with no targets.
+  void clear_to(int64_t rows, int64_t positions) {
+    B = rows;
+    T = positions;
+    input.assign(B * T, 0);
+    target.assign(B * T, -1);
+    valid.assign(B * T, 0);
+    last.assign(B, -1);
+  }
 };
 
 // Training units: unit r covers events [begin[r], end[r]) of one session; positions predict the
