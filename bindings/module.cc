@@ -12,10 +12,11 @@ void bind_eval(py::module_& m);
 void bind_retrieval(py::module_& m);
 void bind_io(py::module_& m);
 void bind_models(py::module_& m);
+void bind_text(py::module_& m);
 }  // namespace sessrec::bindings
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "sessrec's C++ core (data, evaluation, retrieval, HDF5 io)";
+  m.doc() = "sessrec's C++ core (data, evaluation, retrieval, nn, models, text, HDF5 io)";
   py::register_exception<sessrec::InputError>(m, "InputError", PyExc_ValueError);
   py::register_exception<sessrec::UnknownKeyError>(m, "UnknownKeyError", PyExc_KeyError);
   m.def("set_num_threads", [](int n) {
@@ -28,4 +29,5 @@ PYBIND11_MODULE(_core, m) {
   sessrec::bindings::bind_retrieval(m);
   sessrec::bindings::bind_io(m);
   sessrec::bindings::bind_models(m);
+  sessrec::bindings::bind_text(m);
 }
