@@ -11,13 +11,20 @@ import sys
 import time
 from pathlib import Path
 
-MODEL_NAMES = ("pop", "itemcf", "vsknn")
+MODEL_NAMES = ("pop", "itemcf", "vsknn", "gru4rec", "sasrec", "meanpool")
 
 
 def _model(name: str, params: dict):
     from . import models
 
-    classes = {"pop": models.POP, "itemcf": models.ItemCF, "vsknn": models.SessionKNN}
+    classes = {
+        "pop": models.POP,
+        "itemcf": models.ItemCF,
+        "vsknn": models.SessionKNN,
+        "gru4rec": models.GRU4Rec,
+        "sasrec": models.SASRec,
+        "meanpool": models.MeanPool,
+    }
     if name not in classes:
         raise SystemExit(f"unknown model {name!r}; choose from {', '.join(classes)}")
     try:
@@ -46,15 +53,19 @@ def _params(pairs) -> dict:
     return out
 
 
-def _fit_and_evaluate(models: dict, train, test, k, ties, exclude_history):
+def _fit_and_evaluate(models: dict, train, test, k, ties, exclude_history, valid=None):
     import pandas as pd
 
     from .evaluation import evaluate
+    from .models import NeuralRecommender
 
     tables, timings = {}, []
     for name, model in models.items():
         start = time.perf_counter()
-        model.fit(train)
+        if isinstance(model, NeuralRecommender):
+            model.fit(train, valid)  # early stopping on the validation part, never on test
+        else:
+            model.fit(train)
         fitted = time.perf_counter()
         tables[name] = evaluate(model, test, k=k, ties=ties, exclude_history=exclude_history)
         timings.append(
@@ -112,7 +123,8 @@ def cmd_evaluate(args) -> int:
     part = valid if args.on == "valid" else test
     models = {name: _model(name, _params(args.param)) for name in args.model}
     k = tuple(args.k)
-    results, timings = _fit_and_evaluate(models, train, part, k, args.ties, args.exclude_history)
+    results, timings = _fit_and_evaluate(models, train, part, k, args.ties, args.exclude_history,
+                                         valid=valid if args.on == "test" and valid.num_examples() else None)
     _print_results(results, k)
     print("\nseconds:\n" + timings.round(2).to_string())
     if args.out:
@@ -159,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("data", help="online_retail, a CSV/TSV, a RecBole folder, Amazon-M2 sessions "
                                 "or a cached .h5")
     e.add_argument("--model", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
-    e.add_argument("--param", nargs="*", help="model parameters key=value (applied to every model)")
+    e.add_argument("--param", nargs="*", help="model parameters key=value (applied to every model);"
+                   " neural models early-stop on the validation part")
     e.add_argument("--split", default="time",
                    choices=("time", "leave_one_out", "kfold", "given"))
     e.add_argument("--on", default="test", choices=("valid", "test"))
