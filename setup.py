@@ -45,7 +45,10 @@ class CMakeBuild(build_ext):
         built = next(out_dir.glob("_core*.so"))
         target = Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(built, target)
+        # Copy then rename: a process that has the old module mapped keeps a consistent file.
+        partial = target.with_name(target.name + ".partial")
+        shutil.copy2(built, partial)
+        os.replace(partial, target)
 
 
 setup(ext_modules=[CMakeExtension("sessrec._core")], cmdclass={"build_ext": CMakeBuild})
