@@ -444,7 +444,7 @@ def online_retail_report(facts, command, args, runs, neighbours, ranks) -> str:
         "|---|---|---|---|---|",
         f"| ItemCF build, s | {spread(many['fit'])} | {spread(one['fit'])} | "
         f"{spread(ref['fit'])} | {build_many:.1f}x / {build_one:.1f}x |",
-        f"| full ranking, examples/s: m.rank(test) (default 128 MiB blocks) | "
+        f"| full ranking, examples/s: m.rank(test) (default 32 MiB blocks) | "
         f"{rate(many['rank'], n_ex)} | {rate(one['rank'], n_ex)} | {ref_rate:,.0f} | "
         f"{speedup(many, 'rank')} / {speedup(one, 'rank')} (sessrec ÷ reference) |",
         f"| full ranking, examples/s: {small} | {rate(many['rank_small_block'], n_ex)} | "
@@ -507,7 +507,7 @@ def scale_report(facts, command, args, scale) -> str:
         f"| RSS after generation and split, GiB | {scale['rss_data_mib'] / 1024:.2f} | |",
         f"| peak RSS at the end (after ranking), GiB | {scale['rss_peak_mib'] / 1024:.2f} | |",
         f"| (item, neighbour) pairs kept | {scale['neighbour_pairs']:,} | |",
-        f"| full ranking, examples/s: m.rank (default 128 MiB blocks) | "
+        f"| full ranking, examples/s: m.rank (default 32 MiB blocks) | "
         f"{rate(scale['rank'], scale['examples'])} ({spread(scale['rank'])} s) | |",
         f"| full ranking, examples/s: m.rank({small}) | "
         f"{rate(scale['rank_small_block'], scale['examples'])} "
@@ -519,9 +519,11 @@ def scale_report(facts, command, args, scale) -> str:
     return "\n".join(lines)
 
 
-def update_results(path: Path, block: str, text: str) -> None:
+def update_results(
+    path: Path, block: str, text: str, writer: str = "bench/run_itemcf_bench.py"
+) -> None:
     """Replace the block between this block's markers in ``path`` (appending it if absent)."""
-    begin = f"<!-- {block}: begin (written by bench/run_itemcf_bench.py) -->"
+    begin = f"<!-- {block}: begin (written by {writer}) -->"
     end = f"<!-- {block}: end -->"
     current = path.read_text() if path.exists() else "# sessrec benchmark results\n"
     fresh = f"{begin}\n{text}\n{end}"
