@@ -2,6 +2,7 @@
 #include <pybind11/stl.h>
 
 #include "numpy_convert.h"
+#include "sessrec/models/blend.h"
 #include "sessrec/models/gru4rec.h"
 #include "sessrec/models/mean_pool.h"
 #include "sessrec/models/sasrec.h"
@@ -59,9 +60,46 @@ Units to_units(const Array<int64_t>& begin, const Array<int64_t>& end) {
   return u;
 }
 
+// The item tower from a Python dict (None: a free ID embedding). Keys: kind, text_source,
+// hidden, gelu, text_layernorm, id_layernorm, dropout, features [num_items, F] float32,
+// token_offsets, tokens, vocab_size, token_dim.
+ItemTowerConfig tower_config(const py::object& spec) {
+  ItemTowerConfig t;
+  if (spec.is_none()) return t;
+  py::dict d = spec.cast<py::dict>();
+  for (auto [key, value] : d) {
+    const std::string k = py::str(key);
+    if (k == "kind") t.kind = value.cast<std::string>();
+    else if (k == "text_source") t.text_source = value.cast<std::string>();
+    else if (k == "hidden") t.hidden = value.cast<std::vector<int64_t>>();
+    else if (k == "gelu") t.gelu = value.cast<bool>();
+    else if (k == "text_layernorm") t.text_layernorm = value.cast<bool>();
+    else if (k == "id_layernorm") t.id_layernorm = value.cast<bool>();
+    else if (k == "dropout") t.dropout = value.cast<float>();
+    else if (k == "vocab_size") t.vocab_size = value.cast<int64_t>();
+    else if (k == "token_dim") t.token_dim = value.cast<int64_t>();
+    else if (k == "features") {
+      Floats a = value.cast<Floats>();
+      if (a.ndim() != 2) throw InputError("item tower: features must be a 2-D matrix");
+      t.feature_dim = a.shape(1);
+      t.features = std::make_shared<const std::vector<float>>(a.data(), a.data() + a.size());
+    } else if (k == "token_offsets") {
+      t.token_offsets = std::make_shared<const std::vector<int64_t>>(
+          to_vector(value.cast<Array<int64_t>>(), "token_offsets"));
+    } else if (k == "tokens") {
+      t.tokens = std::make_shared<const std::vector<int32_t>>(
+          to_vector(value.cast<Array<int32_t>>(), "tokens"));
+    } else {
+      throw InputError("item tower: unknown setting '" + k + "'");
+    }
+  }
+  return t;
+}
+
 SequenceModelConfig base_config(int64_t num_items, int64_t dim, int64_t max_len, float dropout,
                                 uint64_t seed, const std::string& loss, int64_t num_negatives,
-                                const std::string& sampler) {
+                                const std::string& sampler, float temperature,
+                                const py::object& tower) {
   SequenceModelConfig c;
   c.num_items = num_items;
   c.dim = dim;
@@ -71,6 +109,8 @@ SequenceModelConfig base_config(int64_t num_items, int64_t dim, int64_t max_len,
   c.loss = loss;
   c.num_negatives = num_negatives;
   c.sampler = sampler;
+  c.temperature = temperature;
+  c.tower = tower_config(tower);
   return c;
 }
 
@@ -122,6 +162,7 @@ void bind_models(py::module_& m) {
       .def("get_parameters", [](const SequenceModel& s) { return collect(s.params(), &nn::Parameter::value); })
       .def("set_parameters", [](SequenceModel& s, const py::dict& d, bool require_all) {
         assign(s.params(), d, &nn::Parameter::value, require_all);
+        s.parameters_changed();
       }, py::arg("values"), py::arg("require_all") = true)
       .def("get_gradients", [](const SequenceModel& s) { return collect(s.params(), &nn::Parameter::grad); })
       .def("get_optimizer_state", [](const SequenceModel& s) {
@@ -157,6 +198,33 @@ void bind_models(py::module_& m) {
         }
         return py::make_tuple(r.loss, r.targets, r.gradient_norm);
       }, py::arg("store"), py::arg("begin"), py::arg("end"), py::arg("last_only"), py::arg("optimizer"))
+      .def("train_step_mined", [](SequenceModel& s, const SessionStore& store, const Array<int64_t>& begin,
+                                  const Array<int64_t>& end, bool last_only, nn::Adam& optimizer,
+                                  int64_t k1, int64_t k2, int64_t num_hard, int64_t num_random,
+                                  int64_t num_aug, float aug_weight,
+                                  std::shared_ptr<SequenceModel> teacher) {
+        Units u = to_units(begin, end);
+        MiningConfig mining{k1, k2, num_hard, num_random, num_aug, aug_weight};
+        StepResult r;
+        {
+          py::gil_scoped_release release;
+          r = s.train_step_mined(store, u.begin.data(), u.end.data(), u.begin.size(), last_only,
+                                 optimizer, mining, teacher.get());
+        }
+        return py::make_tuple(r.loss, r.targets, r.gradient_norm, r.mining_seconds);
+      }, py::arg("store"), py::arg("begin"), py::arg("end"), py::arg("last_only"), py::arg("optimizer"),
+         py::arg("k1"), py::arg("k2"), py::arg("num_hard"), py::arg("num_random"),
+         py::arg("num_aug") = 0, py::arg("aug_weight") = 0.1f, py::arg("teacher") = nullptr,
+         "One step with a softmax over [target, extra positives, hard negatives from the teacher's "
+         "ranks k1..k2-1, random negatives]; returns (loss, targets, gradient norm, mining seconds).")
+      .def("item_table", [](const SequenceModel& s) {
+        const float* t = s.item_table();
+        py::array_t<float> a({s.num_items() + 1, s.config().dim});
+        std::copy(t, t + (s.num_items() + 1) * s.config().dim, a.mutable_data());
+        return a;
+      }, "The item table [num_items + 1, dim] in evaluation mode (row 0 is padding).")
+      .def_property_readonly("has_parts", &SequenceModel::has_parts)
+      .def_property_readonly("temperature", [](const SequenceModel& s) { return s.config().temperature; })
       .def("encode", [](const SequenceModel& s, const Array<int32_t>& items, const Array<int64_t>& begin,
                         const Array<int64_t>& end) {
         auto it = to_vector(items, "items");
@@ -180,35 +248,49 @@ void bind_models(py::module_& m) {
   py::class_<GRU4Rec, SequenceModel, std::shared_ptr<GRU4Rec>>(m, "GRU4Rec")
       .def(py::init([](int64_t num_items, int64_t dim, int64_t hidden, int64_t max_len, float dropout,
                        uint64_t seed, const std::string& loss, int64_t num_negatives,
-                       const std::string& sampler) {
+                       const std::string& sampler, float temperature, const py::object& tower) {
              return std::make_shared<GRU4Rec>(GRU4RecConfig{
-                 base_config(num_items, dim, max_len, dropout, seed, loss, num_negatives, sampler), hidden});
+                 base_config(num_items, dim, max_len, dropout, seed, loss, num_negatives, sampler, temperature, tower), hidden});
            }),
            py::arg("num_items"), py::arg("dim") = 64, py::arg("hidden") = 64, py::arg("max_len") = 50,
            py::arg("dropout") = 0.2f, py::arg("seed") = 0, py::arg("loss") = "ce",
-           py::arg("num_negatives") = 256, py::arg("sampler") = "uniform");
+           py::arg("num_negatives") = 256, py::arg("sampler") = "uniform",
+           py::arg("temperature") = 1.0f, py::arg("tower") = py::none());
 
   py::class_<SASRec, SequenceModel, std::shared_ptr<SASRec>>(m, "SASRec")
       .def(py::init([](int64_t num_items, int64_t dim, int64_t layers, int64_t heads, int64_t ffn_dim,
                        bool post_ln, bool gelu, int64_t max_len, float dropout, uint64_t seed,
-                       const std::string& loss, int64_t num_negatives, const std::string& sampler) {
+                       const std::string& loss, int64_t num_negatives, const std::string& sampler,
+                       float temperature, const py::object& tower) {
              return std::make_shared<SASRec>(SASRecConfig{
-                 base_config(num_items, dim, max_len, dropout, seed, loss, num_negatives, sampler),
+                 base_config(num_items, dim, max_len, dropout, seed, loss, num_negatives, sampler,
+                             temperature, tower),
                  layers, heads, ffn_dim, post_ln, gelu});
            }),
            py::arg("num_items"), py::arg("dim") = 64, py::arg("layers") = 2, py::arg("heads") = 2,
            py::arg("ffn_dim") = 256, py::arg("post_ln") = true, py::arg("gelu") = true,
            py::arg("max_len") = 50, py::arg("dropout") = 0.2f, py::arg("seed") = 0,
-           py::arg("loss") = "ce", py::arg("num_negatives") = 256, py::arg("sampler") = "uniform");
+           py::arg("loss") = "ce", py::arg("num_negatives") = 256, py::arg("sampler") = "uniform",
+           py::arg("temperature") = 1.0f, py::arg("tower") = py::none());
 
   py::class_<MeanPool, SequenceModel, std::shared_ptr<MeanPool>>(m, "MeanPool")
       .def(py::init([](int64_t num_items, int64_t dim, int64_t max_len, float dropout, uint64_t seed,
-                       const std::string& loss, int64_t num_negatives, const std::string& sampler) {
-             return std::make_shared<MeanPool>(base_config(num_items, dim, max_len, dropout, seed, loss, num_negatives, sampler));
+                       const std::string& loss, int64_t num_negatives, const std::string& sampler,
+                       float temperature, const py::object& tower) {
+             return std::make_shared<MeanPool>(base_config(num_items, dim, max_len, dropout, seed, loss,
+                                                           num_negatives, sampler, temperature, tower));
            }),
            py::arg("num_items"), py::arg("dim") = 64, py::arg("max_len") = 50, py::arg("dropout") = 0.2f,
            py::arg("seed") = 0, py::arg("loss") = "ce", py::arg("num_negatives") = 256,
-           py::arg("sampler") = "uniform");
+           py::arg("sampler") = "uniform", py::arg("temperature") = 1.0f, py::arg("tower") = py::none());
+
+  py::class_<BlendScorer, SessionScorer, std::shared_ptr<BlendScorer>>(m, "BlendScorer")
+      .def(py::init<std::shared_ptr<const SessionScorer>, std::shared_ptr<const SessionScorer>, float>(),
+           py::arg("a"), py::arg("b"), py::arg("alpha"), "alpha * a + (1 - alpha) * b")
+      .def_property_readonly("alpha", &BlendScorer::alpha);
+  py::class_<PartScorer, SessionScorer, std::shared_ptr<PartScorer>>(m, "PartScorer")
+      .def(py::init<std::shared_ptr<const SequenceModel>, int>(), py::arg("model"), py::arg("which"),
+           "Scores against one part of a sum/concat item tower: 0 = ID, 1 = text.");
 }
 
 }  // namespace sessrec::bindings

@@ -3,6 +3,7 @@
 
 #include "numpy_convert.h"
 #include "sessrec/models/session_scorer.h"
+#include "sessrec/retrieval/hard_negatives.h"
 #include "sessrec/retrieval/item_cf.h"
 #include "sessrec/retrieval/popularity.h"
 #include "sessrec/retrieval/session_knn.h"
@@ -40,6 +41,34 @@ py::array_t<float> score_histories(const SessionScorer& scorer, const Array<int3
 }  // namespace
 
 void bind_retrieval(py::module_& m) {
+  m.def("mine_candidates", [](const py::object& scores, int64_t num_items, const Array<int32_t>& targets,
+                              int64_t k1, int64_t k2, int64_t num_hard, int64_t num_random,
+                              int64_t num_aug, float aug_weight, uint64_t seed) {
+    auto t = to_vector(targets, "targets");
+    const int64_t rows = static_cast<int64_t>(t.size());
+    for (int32_t id : t)
+      if (id < 1 || id > num_items)
+        throw InputError("mine_candidates: target ids are item index + 1, in [1, num_items]");
+    std::vector<float> s;
+    if (!scores.is_none()) {
+      auto a = scores.cast<py::array_t<float, py::array::c_style | py::array::forcecast>>();
+      if (a.ndim() != 2 || a.shape(0) != rows || a.shape(1) != num_items)
+        throw InputError("mine_candidates: scores must be [len(targets), num_items]");
+      s.assign(a.data(), a.data() + a.size());
+    }
+    MiningConfig config{k1, k2, num_hard, num_random, num_aug, aug_weight};
+    MiningLayout layout = mining_layout(config, num_items, !scores.is_none());
+    const int64_t C = layout.columns();
+    py::array_t<int32_t> cand({rows, C});
+    py::array_t<float> label({rows, C});
+    mine_candidates(s.empty() ? nullptr : s.data(), rows, num_items, t.data(), layout, aug_weight,
+                    seed, 0, cand.mutable_data(), label.mutable_data());
+    return py::make_tuple(cand, label);
+  }, py::arg("scores"), py::arg("num_items"), py::arg("targets"), py::arg("k1"), py::arg("k2"),
+     py::arg("num_hard"), py::arg("num_random"), py::arg("num_aug") = 0, py::arg("aug_weight") = 0.1f,
+     py::arg("seed") = 0,
+     "Candidate lists [rows, 1 + aug + hard + random] (ids = index + 1, -1 = dropped) and their "
+     "positive weights, as AlterRec's training step builds them from a teacher's scores.");
   py::class_<SessionScorer, std::shared_ptr<SessionScorer>>(m, "SessionScorer")
       .def_property_readonly("num_items", &SessionScorer::num_items)
       .def("score", &score_histories, py::arg("items"), py::arg("begin"), py::arg("end"));

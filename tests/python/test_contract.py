@@ -141,3 +141,31 @@ class TestSASRec(RecommenderContractMixin):
 
 class TestMeanPool(RecommenderContractMixin):
     make = staticmethod(lambda: sr.models.MeanPool(dim=16, epochs=2, max_len=20))
+
+
+class TestTextOnly(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.TextOnly(dim=16, layers=1, heads=2, ffn_dim=32,
+                                                   epochs=2, max_len=20, text_dim=16,
+                                                   text_hidden=(32,)))
+
+
+class TestTextOnlySubword(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.TextOnly(encoder="meanpool", dim=16, epochs=2,
+                                                   max_len=20, text="subword", vocab_size=200,
+                                                   token_dim=16))
+
+
+class TestNFRecSum(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.NFRec("sum", dim=16, layers=1, heads=2, ffn_dim=32,
+                                                epochs=2, max_len=20, text_dim=16))
+
+
+class TestNFRecConcat(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.NFRec("concat", encoder="gru4rec", dim=16, hidden=16,
+                                                epochs=2, max_len=20, text_dim=16))
+
+
+class TestAlterRec(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.AlterRec(dim=16, layers=1, heads=2, ffn_dim=32,
+                                                   max_len=20, text_dim=16, m_random=1, m_gap=1,
+                                                   m_max=4, k1=5, k2=60, p=2))

@@ -5,12 +5,15 @@
 // softmax with logQ correction), the optimizer step and blocked full-catalogue scoring.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "sessrec/data/session_store.h"
+#include "sessrec/models/item_tower.h"
 #include "sessrec/models/sequence_batch.h"
+#include "sessrec/retrieval/hard_negatives.h"
 #include "sessrec/models/session_scorer.h"
 #include "sessrec/nn/optimizer.h"
 #include "sessrec/nn/parameter.h"
@@ -26,6 +29,8 @@ struct SequenceModelConfig {
   std::string loss = "ce";          // ce (full softmax) | sampled
   int64_t num_negatives = 256;      // sampled: negatives shared by the batch
   std::string sampler = "uniform";  // sampled: uniform | popularity
+  float temperature = 1.0f;         // logits are <session, item> / temperature
+  ItemTowerConfig tower;            // kind "id": a free embedding per item (no tower)
 
   void validate() const;
 };
@@ -35,6 +40,7 @@ struct StepResult {
   float loss = 0;
   int64_t targets = 0;
   float gradient_norm = 0;
+  double mining_seconds = 0;  // train_step_mined: teacher scoring and rank selection
 };
 
 class SequenceModel : public SessionScorer {
@@ -46,6 +52,9 @@ class SequenceModel : public SessionScorer {
   // Scores of every item for each history: the last position's output dotted with the item
   // embeddings, in sub-batches (evaluation mode, no dropout).
   void score(const HistoryBatch& batch, float* out) const override;
+  // Scores against one part of a sum/concat item tower: 0 = ID, 1 = text ("ID in NFRec").
+  void score_part(const HistoryBatch& batch, float* out, int which) const;
+  bool has_parts() const { return tower_ != nullptr && tower_->has_parts(); }
   // Session vectors [count, dim] (the output at each history's last position).
   void encode(const HistoryBatch& batch, float* out) const;
 
@@ -55,6 +64,16 @@ class SequenceModel : public SessionScorer {
   // forward_backward, then one optimizer step and zeroed gradients.
   StepResult train_step(const SessionStore& store, const int64_t* begin, const int64_t* end,
                         int64_t count, bool last_only, nn::Adam& optimizer);
+
+  // forward, a softmax over mined candidates (see MiningConfig; teacher may be null), backward,
+  // one optimizer step. The teacher must share the catalogue and is used in evaluation mode.
+  StepResult train_step_mined(const SessionStore& store, const int64_t* begin, const int64_t* end,
+                              int64_t count, bool last_only, nn::Adam& optimizer,
+                              const MiningConfig& mining, const SequenceModel* teacher);
+  // The item table [num_items + 1, dim] in evaluation mode (a tower's output, or the embedding).
+  const float* item_table() const;
+  // Call after parameter values change from outside (a tower's table is then recomputed).
+  void parameters_changed() { table_is_eval_ = false; }
 
   // Item popularity for the popularity sampler (index order, length num_items).
   void set_item_counts(std::vector<int64_t> counts);
@@ -73,12 +92,28 @@ class SequenceModel : public SessionScorer {
   virtual const float* output() const = 0;
 
   nn::ParameterSet params_;
+  // The item table the encoders read and score against: a parameter of params_ without a tower,
+  // else table_, which the tower fills before every pass.
   nn::Parameter* item_embedding_ = nullptr;
   SequenceModelConfig config_;
 
  private:
   float loss_and_output_gradient(const SequenceBatch& batch, nn::FloatBuffer& dout,
                                  int64_t& targets);
+  float mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dout, int64_t& targets,
+                   const MiningConfig& mining, const SequenceModel* teacher, double& seconds);
+  // Rows of the batch with a target, and the scaled session vectors H / temperature there.
+  void gather_targets(const SequenceBatch& batch, std::vector<int32_t>& target);
+  // dout from the loss gradient at the target rows (undoing the temperature scale).
+  void scatter_output_gradient(const SequenceBatch& batch, nn::FloatBuffer& dout);
+  StepResult finish_step(const SequenceBatch& batch, nn::FloatBuffer& dout, StepResult result);
+  SequenceBatch checked_batch(const SessionStore& store, const int64_t* begin, const int64_t* end,
+                              int64_t count, bool last_only) const;
+  // Fill table_ from the tower (no-op without one).
+  void prepare_items(bool training);
+  std::unique_ptr<ItemTower> tower_;
+  std::unique_ptr<nn::Parameter> table_;
+  bool table_is_eval_ = false;
   std::vector<int64_t> item_counts_;
   // Loss workspaces, kept across steps.
   std::vector<int64_t> target_rows_;

@@ -1,8 +1,9 @@
 """Recommenders. Every model subclasses :class:`Recommender`."""
 
-from .base import Recommender, load
+from .alterrec import AlterRec
+from .base import Recommender, ScorerView, load
 from .item_cf import ItemCF
-from .neural import GRU4Rec, MeanPool, NeuralRecommender, SASRec
+from .neural import GRU4Rec, MeanPool, NeuralRecommender, NFRec, SASRec, TextOnly
 from .popularity import POP
 from .session_knn import SessionKNN
 
@@ -19,4 +20,8 @@ __all__ = [
     "GRU4Rec",
     "SASRec",
     "MeanPool",
+    "TextOnly",
+    "NFRec",
+    "AlterRec",
+    "ScorerView",
 ]

@@ -252,3 +252,26 @@ class Recommender:
 def load(path) -> Recommender:
     """Load any sessrec model file."""
     return Recommender.load(path)
+
+
+class ScorerView(Recommender):
+    """A read-only Recommender over a C++ scorer and a fitted model's catalogue: one network of
+    a two-network model, or one part of a fused one, evaluated with the same code as any model.
+    It cannot be fitted or saved."""
+
+    name = "view"
+
+    def __init__(self, scorer, catalog, label: str):
+        super().__init__(label=label)
+        self.catalog = catalog
+        self._view_scorer = scorer
+        self.name = label
+
+    def _scorer(self):
+        return self._view_scorer
+
+    def _fit(self, train):
+        raise TypeError(f"{self.name} is a view of a fitted model; fit the model itself")
+
+    def _state(self):
+        raise TypeError(f"{self.name} is a view of a fitted model; save the model itself")

@@ -3,6 +3,15 @@
 Python runs the epochs: it shuffles the training units, calls one C++ ``train_step`` per batch
 (batching, forward, loss, backward and the Adam step, with the GIL released), validates after
 each epoch, early-stops on a chosen metric and keeps the best weights.
+
+Every encoder can represent items through an *item tower* instead of a free ID embedding
+(``items=``): "id" (default), "id_ln" (LayerNorm over the ID embedding), "text" (an MLP over the
+item's text features, then LayerNorm: the text-only model), "sum" or "concat" (NFRec naive fusion
+of the two). Text features come from ``text=``: "lsa" (TF-IDF over sentencepiece tokens plus a
+truncated SVD of the catalogue text), "subword" (learned token embeddings averaged per item, the
+trainable subword encoder), or a user matrix [num_items, F] aligned to the catalogue (e.g.
+sentence-BERT vectors computed elsewhere; see :func:`sessrec.text.matrix_features`). Text towers
+give every item with text an embedding, including items never seen in training.
 """
 
 from __future__ import annotations
@@ -58,13 +67,35 @@ class NeuralRecommender(Recommender):
         training: str = "causal",
         seed: int = 0,
         threads: Optional[int] = None,
+        items: str = "id",
+        text="lsa",
+        text_field: str = "text",
+        text_dim: int = 64,
+        text_hidden=(256,),
+        text_dropout: float = 0.1,
+        vocab_size: int = 8000,
+        token_dim: int = 64,
+        temperature: float = 1.0,
         **architecture,
     ):
         params = dict(locals())
         for key in ("self", "__class__", "architecture"):
             params.pop(key, None)
         params.update(architecture)
+        # A user feature matrix is model state (saved with the weights), not a JSON parameter.
+        self._user_features = None
+        if not isinstance(text, str):
+            self._user_features = np.asarray(text, dtype=np.float32)
+            if self._user_features.ndim != 2:
+                raise ValueError(f"text features must be a 2-D matrix, got {self._user_features.shape}")
+            params["text"] = "matrix"
+        elif text not in ("lsa", "subword", "matrix"):
+            raise ValueError(f"text must be 'lsa', 'subword' or a feature matrix, got {text!r}")
+        if items not in ("id", "id_ln", "text", "sum", "concat"):
+            raise ValueError(f"items must be id, id_ln, text, sum or concat, got {items!r}")
+        params["text_hidden"] = [int(h) for h in text_hidden]
         super().__init__(**params)
+        self._text_inputs: Optional[dict] = None
         if training not in ("causal", "prefix"):
             raise ValueError(f"training must be 'causal' or 'prefix', got {training!r}")
         if epochs < 0 or batch_size < 1 or patience < 0:
@@ -88,7 +119,63 @@ class NeuralRecommender(Recommender):
         return dict(
             dim=p["dim"], max_len=p["max_len"], dropout=p["dropout"], seed=p["seed"],
             loss=p["loss"], num_negatives=p["num_negatives"], sampler=p["sampler"],
+            temperature=p["temperature"], tower=self._tower_spec(),
         )
+
+    # ------------------------------------------------------------------------- item tower
+    @property
+    def uses_text(self) -> bool:
+        return self.params["items"] in ("text", "sum", "concat")
+
+    def _prepare_text(self, catalog) -> None:
+        """Compute the text inputs of the item tower from the catalogue (once per model)."""
+        if not self.uses_text or self._text_inputs is not None:
+            return
+        from .. import text as text_features
+
+        p = self.params
+        source = p["text"]
+        if source == "matrix":
+            if self._user_features is None:
+                raise ValueError("text='matrix' needs the feature matrix itself")
+            features = text_features.matrix_features(catalog, self._user_features)
+            self._text_inputs = {"features": features}
+        elif source == "lsa":
+            features = text_features.lsa_features(
+                catalog, dim=p["text_dim"], field=p["text_field"], vocab_size=p["vocab_size"],
+                seed=p["seed"],
+            )
+            self._text_inputs = {"features": np.ascontiguousarray(features, dtype=np.float32)}
+        else:
+            tokenizer = text_features.Tokenizer.train(
+                catalog, p["text_field"], vocab_size=p["vocab_size"], seed=p["seed"]
+            )
+            offsets, ids = tokenizer.encode_catalog(catalog, p["text_field"])
+            self._text_inputs = {
+                "token_offsets": np.asarray(offsets, dtype=np.int64),
+                "tokens": np.asarray(ids, dtype=np.int32),
+                "vocab_size": np.array([tokenizer.vocab_size], dtype=np.int64),
+                "tokenizer": np.frombuffer(tokenizer.to_bytes(), dtype=np.uint8),
+            }
+
+    def _tower_spec(self) -> Optional[dict]:
+        p = self.params
+        if p["items"] == "id":
+            return None
+        spec = {"kind": p["items"], "hidden": p["text_hidden"], "dropout": p["text_dropout"]}
+        if self.uses_text:
+            inputs = self._text_inputs
+            if inputs is None:
+                raise RuntimeError("text inputs are not prepared")
+            if "features" in inputs:
+                spec.update(text_source="features", features=inputs["features"])
+            else:
+                spec.update(
+                    text_source="subword", token_offsets=inputs["token_offsets"],
+                    tokens=inputs["tokens"], vocab_size=int(inputs["vocab_size"][0]),
+                    token_dim=p["token_dim"],
+                )
+        return spec
 
     def _make_optimizer(self, steps_per_epoch: int):
         p = self.params
@@ -103,6 +190,7 @@ class NeuralRecommender(Recommender):
     def _ensure_core(self, train: SessionSet):
         if self._core is None:
             self.catalog = train.catalog
+            self._prepare_text(train.catalog)
             self._core = self._build_core(train.num_items)
             self._counts = np.asarray(train.train_counts, dtype=np.int64)
             self._core.set_item_counts(self._counts)
@@ -125,62 +213,16 @@ class NeuralRecommender(Recommender):
         after ``patience`` epochs without improvement of ``metric`` and keep the best weights.
         ``checkpoint`` writes the model (weights, optimizer state, counters) after every epoch;
         ``sr.load(checkpoint).fit(train, ...)`` then resumes exactly where it stopped."""
-        from tqdm.auto import tqdm
-
-        from ..evaluation import evaluate
-
-        if not isinstance(train, SessionSet):
-            raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
         p = self.params
-        if p["threads"]:
-            _core.set_num_threads(int(p["threads"]))
-        self._ensure_core(train)
-        begin, end = _core.make_training_windows(
-            train.sessions, p["max_len"], p["training"] == "prefix"
-        )
-        if len(begin) == 0:
-            raise ValueError(f"{train.dataset_name}: no training session has two or more events")
-        last_only = p["training"] == "prefix"
-        batch = p["batch_size"]
-        steps_per_epoch = -(-len(begin) // batch)
-        if self._optimizer is None:
-            self._optimizer = self._make_optimizer(steps_per_epoch)
-            self._optimizer.steps_taken = self._adam_steps_to_restore
-        metric_name, _, metric_k = p["metric"].partition("@")
-        metric_column = f"{METRIC_NAMES[metric_name.lower()]}@{metric_k}"
+        begin, end = self._start_training(train)
         history = [] if self.history_ is None else self.history_.to_dict("records")
         best, best_params, waited = -np.inf, None, 0
         n_epochs = p["epochs"] if epochs is None else epochs
         for _ in range(n_epochs):
-            epoch = self.epochs_done
-            order = np.random.default_rng([p["seed"], epoch]).permutation(len(begin))
-            start = time.perf_counter()
-            losses, targets = [], 0
-            bar = tqdm(range(0, len(order), batch), desc=f"{self.name} epoch {epoch + 1}",
-                       unit="batch", disable=not progress, leave=False)
-            for first in bar:
-                idx = order[first : first + batch]
-                loss, n, _ = self._core.train_step(
-                    train.sessions, begin[idx], end[idx], last_only, self._optimizer
-                )
-                losses.append(loss * n)
-                targets += n
-                if progress:
-                    rate = targets / max(time.perf_counter() - start, 1e-9)
-                    bar.set_postfix(loss=f"{loss:.4f}", ex_s=f"{rate:,.0f}")
-            bar.close()
-            seconds = time.perf_counter() - start
-            self.epochs_done += 1
-            row = {
-                "epoch": self.epochs_done,
-                "loss": float(np.sum(losses) / max(targets, 1)),
-                "seconds": seconds,
-                "examples_per_s": targets / max(seconds, 1e-9),
-            }
+            row = self._train_epoch(train, begin, end, progress)
             if valid is not None:
-                table = evaluate(self, valid, k=(int(metric_k),), progress=False)
-                score = float(table.loc[("overall", "all"), metric_column])
-                row[f"valid_{metric_column}"] = score
+                score = self.validation_score(valid)
+                row[f"valid_{self.metric_column}"] = score
                 if score > best:
                     best, best_params, waited = score, self._core.get_parameters(), 0
                 else:
@@ -194,6 +236,96 @@ class NeuralRecommender(Recommender):
         if best_params is not None:
             self._core.set_parameters(best_params)
         return self
+
+    @property
+    def metric_column(self) -> str:
+        name, _, k = self.params["metric"].partition("@")
+        return f"{METRIC_NAMES[name.lower()]}@{k}"
+
+    def validation_score(self, valid: SessionSet, model: Optional[Recommender] = None) -> float:
+        """The early-stopping metric of ``model`` (default: this one) on ``valid``."""
+        from ..evaluation import evaluate
+
+        k = int(self.params["metric"].partition("@")[2])
+        table = evaluate(model or self, valid, k=(k,), progress=False)
+        return float(table.loc[("overall", "all"), self.metric_column])
+
+    def _start_training(self, train: SessionSet):
+        """Check the training part, build the core and optimizer; the training units."""
+        if not isinstance(train, SessionSet):
+            raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
+        p = self.params
+        if p["threads"]:
+            _core.set_num_threads(int(p["threads"]))
+        self._ensure_core(train)
+        begin, end = _core.make_training_windows(
+            train.sessions, p["max_len"], p["training"] == "prefix"
+        )
+        if len(begin) == 0:
+            raise ValueError(f"{train.dataset_name}: no training session has two or more events")
+        if self._optimizer is None:
+            self._optimizer = self._make_optimizer(-(-len(begin) // p["batch_size"]))
+            self._optimizer.steps_taken = self._adam_steps_to_restore
+        return begin, end
+
+    def _train_epoch(self, train, begin, end, progress: bool, mining: Optional[dict] = None,
+                     teacher=None, desc: Optional[str] = None) -> dict:
+        """One epoch over the shuffled units. ``mining`` (k1, k2, num_hard, num_random, num_aug,
+        aug_weight) switches to the mined-candidate softmax, with ``teacher`` a frozen core."""
+        from tqdm.auto import tqdm
+
+        p = self.params
+        last_only = p["training"] == "prefix"
+        batch = p["batch_size"]
+        epoch = self.epochs_done
+        order = np.random.default_rng([p["seed"], epoch]).permutation(len(begin))
+        start = time.perf_counter()
+        losses, targets, mining_seconds = [], 0, 0.0
+        bar = tqdm(range(0, len(order), batch), desc=desc or f"{self.name} epoch {epoch + 1}",
+                   unit="batch", disable=not progress, leave=False)
+        for first in bar:
+            idx = order[first : first + batch]
+            if mining is None:
+                loss, n, _ = self._core.train_step(
+                    train.sessions, begin[idx], end[idx], last_only, self._optimizer
+                )
+            else:
+                loss, n, _, mined = self._core.train_step_mined(
+                    train.sessions, begin[idx], end[idx], last_only, self._optimizer,
+                    teacher=teacher, **mining,
+                )
+                mining_seconds += mined
+            losses.append(loss * n)
+            targets += n
+            if progress:
+                rate = targets / max(time.perf_counter() - start, 1e-9)
+                bar.set_postfix(loss=f"{loss:.4f}", ex_s=f"{rate:,.0f}")
+        bar.close()
+        seconds = time.perf_counter() - start
+        self.epochs_done += 1
+        row = {
+            "epoch": self.epochs_done,
+            "loss": float(np.sum(losses) / max(targets, 1)),
+            "seconds": seconds,
+            "examples_per_s": targets / max(seconds, 1e-9),
+        }
+        if mining is not None:
+            row["mining_seconds"] = mining_seconds
+        return row
+
+    def part(self, which: str) -> "Recommender":
+        """A fused (items="sum" or "concat") model's score decomposed: "id" ranks by the session
+        vector against the ID part of the item table only, "text" against the text part (NFRec's
+        "ID in NFRec" and "text in NFRec"); concat splits its bias evenly between the parts."""
+        from .base import ScorerView
+
+        self._require_fitted()
+        if which not in ("id", "text"):
+            raise ValueError(f"part must be 'id' or 'text', got {which!r}")
+        if not self._core.has_parts:
+            raise ValueError(f"{self.name} with items={self.params['items']!r} has no ID/text parts")
+        scorer = _core.PartScorer(self._core, 0 if which == "id" else 1)
+        return ScorerView(scorer, self.catalog, f"{which} in {self.name}")
 
     def _fit(self, train):  # fit() is overridden; kept for the base-class contract
         self.fit(train)
@@ -219,9 +351,14 @@ class NeuralRecommender(Recommender):
              self.epochs_done], dtype=np.int64,
         )
         arrays["item_counts"] = self._counts
+        arrays.update({f"text/{k}": v for k, v in (self._text_inputs or {}).items()})
         return arrays
 
     def _set_state(self, arrays):
+        if self.uses_text:
+            self._text_inputs = {k[5:]: v for k, v in arrays.items() if k.startswith("text/")}
+            if not self._text_inputs:
+                raise KeyError("'text/' (the item tower's text inputs)")
         self._core = self._build_core(len(self.catalog))
         params = {k[6:]: v for k, v in arrays.items() if k.startswith("param/")}
         expected = set(self._core.parameter_names())
@@ -281,3 +418,29 @@ class MeanPool(NeuralRecommender):
 
     def _build_core(self, num_items):
         return _core.MeanPool(num_items, **self._common())
+
+
+ENCODERS = {"sasrec": SASRec, "gru4rec": GRU4Rec, "meanpool": MeanPool}
+
+
+def _encoder(encoder: str):
+    if encoder not in ENCODERS:
+        raise ValueError(f"encoder must be one of {sorted(ENCODERS)}, got {encoder!r}")
+    return ENCODERS[encoder]
+
+
+def TextOnly(encoder: str = "sasrec", **kwargs) -> NeuralRecommender:
+    """The text-only session model: items are represented by their text alone (an MLP over
+    frozen features, ``text="lsa"`` or a matrix, or the subword encoder, ``text="subword"``), fed
+    to the chosen session encoder ("sasrec", "gru4rec", "meanpool"). Returns that encoder's model
+    with ``items="text"``; it recommends items never seen in training from their text."""
+    return _encoder(encoder)(items="text", **kwargs)
+
+
+def NFRec(fusion: str = "sum", encoder: str = "sasrec", **kwargs) -> NeuralRecommender:
+    """NFRec naive fusion (AlterRec, appendix A): each item is its ID embedding and its text
+    embedding fused by ``fusion`` "sum" or "concat" (then a linear map back to ``dim``), trained
+    with one loss. ``model.part("id")`` / ``model.part("text")`` give the decomposed scores."""
+    if fusion not in ("sum", "concat"):
+        raise ValueError(f"fusion must be 'sum' or 'concat', got {fusion!r}")
+    return _encoder(encoder)(items=fusion, **kwargs)

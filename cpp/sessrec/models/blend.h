@@ -1,0 +1,38 @@
+// Scorers composed from sequence models, so that evaluation ranks them with the same blocked
+// C++ code as every other model:
+//   BlendScorer   alpha * a + (1 - alpha) * b      (AlterRec's inference, y = a y_ID + (1-a) y_text)
+//   PartScorer    one part of a fused item tower   ("ID in NFRec", "text in NFRec")
+#pragma once
+#include <memory>
+
+#include "sessrec/models/sequence_model.h"
+
+namespace sessrec {
+
+class BlendScorer : public SessionScorer {
+ public:
+  BlendScorer(std::shared_ptr<const SessionScorer> a, std::shared_ptr<const SessionScorer> b,
+              float alpha);
+  int64_t num_items() const override { return a_->num_items(); }
+  void score(const HistoryBatch& batch, float* out) const override;
+  float alpha() const { return alpha_; }
+
+ private:
+  std::shared_ptr<const SessionScorer> a_, b_;
+  float alpha_;
+};
+
+class PartScorer : public SessionScorer {
+ public:
+  PartScorer(std::shared_ptr<const SequenceModel> model, int which);
+  int64_t num_items() const override { return model_->num_items(); }
+  void score(const HistoryBatch& batch, float* out) const override {
+    model_->score_part(batch, out, which_);
+  }
+
+ private:
+  std::shared_ptr<const SequenceModel> model_;
+  int which_;
+};
+
+}  // namespace sessrec
