@@ -11,7 +11,7 @@ from . import _core, datasets, models, text
 from .dataset import Dataset, SessionSet
 from .evaluation import compare, evaluate
 from .models import load
-from .plots import plot_long_tail
+from .plots import plot_alterrec_curves, plot_long_tail
 
 __version__ = "0.1.0"
 
@@ -35,6 +35,7 @@ __all__ = [
     "compare",
     "load",
     "plot_long_tail",
+    "plot_alterrec_curves",
     "set_num_threads",
     "get_num_threads",
 ]

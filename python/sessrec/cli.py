@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-MODEL_NAMES = ("pop", "itemcf", "vsknn", "gru4rec", "sasrec", "meanpool")
+DEFAULT_MODELS = ("pop", "itemcf", "vsknn", "gru4rec", "sasrec", "meanpool")
+MODEL_NAMES = DEFAULT_MODELS + ("textonly", "nfrec-sum", "nfrec-concat", "alterrec")
 
 
 def _model(name: str, params: dict):
@@ -24,6 +25,10 @@ def _model(name: str, params: dict):
         "gru4rec": models.GRU4Rec,
         "sasrec": models.SASRec,
         "meanpool": models.MeanPool,
+        "textonly": models.TextOnly,
+        "nfrec-sum": lambda **p: models.NFRec("sum", **p),
+        "nfrec-concat": lambda **p: models.NFRec("concat", **p),
+        "alterrec": models.AlterRec,
     }
     if name not in classes:
         raise SystemExit(f"unknown model {name!r}; choose from {', '.join(classes)}")
@@ -57,12 +62,10 @@ def _fit_and_evaluate(models: dict, train, test, k, ties, exclude_history, valid
     import pandas as pd
 
     from .evaluation import evaluate
-    from .models import NeuralRecommender
-
     tables, timings = {}, []
     for name, model in models.items():
         start = time.perf_counter()
-        if isinstance(model, NeuralRecommender):
+        if hasattr(model, "history_"):  # trained models: neural encoders and AlterRec
             model.fit(train, valid)  # early stopping on the validation part, never on test
         else:
             model.fit(train)
@@ -170,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="fit and evaluate models on a dataset")
     e.add_argument("data", help="online_retail, a CSV/TSV, a RecBole folder, Amazon-M2 sessions "
                                 "or a cached .h5")
-    e.add_argument("--model", nargs="+", default=list(MODEL_NAMES), choices=MODEL_NAMES)
+    e.add_argument("--model", nargs="+", default=list(DEFAULT_MODELS), choices=MODEL_NAMES)
     e.add_argument("--param", nargs="*", help="model parameters key=value (applied to every model);"
                    " neural models early-stop on the validation part")
     e.add_argument("--split", default="time",

@@ -49,3 +49,51 @@ def plot_long_tail(
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+def plot_alterrec_curves(
+    model_or_history,
+    path: Optional[str | Path] = None,
+    metric: Optional[str] = None,
+    ax=None,
+    title: Optional[str] = None,
+):
+    """Per-epoch validation ``metric`` of "ID in AlterRec", "text in AlterRec" and the fused
+    blend (the AlterRec paper's Figure 5), with the epochs of each network's training shaded and
+    the hard-negative phase marked. Takes a fitted :class:`sessrec.models.AlterRec` (fitted with
+    ``valid``) or its ``history_``. Returns the figure; writes it to ``path`` when given."""
+    import matplotlib
+
+    if path is not None and ax is None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    history = getattr(model_or_history, "history_", model_or_history)
+    if history is None or len(history) == 0:
+        raise ValueError("no training history: fit the model with a validation part first")
+    columns = [c for c in history.columns if c.startswith("valid_fused_")]
+    if not columns:
+        raise ValueError("the history has no validation metrics: fit with valid=...")
+    metric = metric or columns[0][len("valid_fused_"):]
+    if f"valid_fused_{metric}" not in history:
+        raise ValueError(f"the history has no validation {metric!r}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    else:
+        fig = ax.figure
+    epochs = history["epoch"].to_numpy()
+    styles = {"id": ("ID in AlterRec", "tab:blue"), "text": ("text in AlterRec", "tab:orange"),
+              "fused": ("AlterRec (fused)", "tab:green")}
+    for name, (label, colour) in styles.items():
+        ax.plot(epochs, history[f"valid_{name}_{metric}"], marker="o", label=label, color=colour)
+    for epoch, network, negatives in zip(epochs, history["network"], history["negatives"]):
+        ax.axvspan(epoch - 0.5, epoch + 0.5, color=styles[network][1], alpha=0.08,
+                   hatch="//" if negatives == "hard" else None, linewidth=0)
+    ax.set_xlabel("epoch (shading: network in training; hatched: hard negatives)")
+    ax.set_ylabel(f"validation {metric}")
+    ax.set_title(title or "AlterRec: ID, text and fused on the validation part")
+    ax.legend()
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

@@ -1,5 +1,7 @@
 """The command line: the demo (the README's main job) and error reporting."""
 
+import pytest
+
 from sessrec import cli
 
 
@@ -24,3 +26,17 @@ def test_cache_and_evaluate_from_cache(tmp_path, capsys):
     assert cli.main(["evaluate", str(path), "--model", "pop", "itemcf", "--k", "20",
                      "--out", str(tmp_path / "r.csv")]) == 0
     assert (tmp_path / "r.csv").exists()
+
+
+def test_evaluate_text_models_from_the_command_line(tmp_path, capsys):
+    path = tmp_path / "syn.h5"
+    assert cli.main(["synthetic", str(path), "--items", "200", "--sessions", "1000"]) == 0
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(path), "--model", "textonly", "nfrec-sum", "--k", "20",
+                     "--param", "epochs=1", "dim=8", "layers=1", "heads=1", "text_dim=8"]) == 0
+    out = capsys.readouterr().out
+    assert "textonly" in out and "nfrec-sum" in out
+    assert cli.main(["evaluate", str(path), "--model", "alterrec", "--k", "20",
+                     "--param", "m_max=2", "m_random=1", "dim=8", "layers=1", "heads=1"]) == 0
+    with pytest.raises(SystemExit, match="bad parameter for alterrec"):
+        cli.main(["evaluate", str(path), "--model", "alterrec", "--param", "epochs=2"])

@@ -178,3 +178,17 @@ def test_alterrec_rejects_bad_settings():
         sr.models.AlterRec(negatives="semi")
     with pytest.raises(ValueError, match="alpha"):
         sr.models.AlterRec(alpha=1.5)
+
+
+def test_alterrec_curves_plot(small_split, tmp_path):
+    train, valid, _ = small_split
+    model = sr.models.AlterRec(dim=8, layers=1, heads=1, ffn_dim=16, max_len=10, text_dim=8,
+                               m_random=1, m_gap=1, m_max=3, k1=5, k2=40)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        model.network("id")
+    model.fit(train, valid, progress=False)
+    fig = sr.plot_alterrec_curves(model, tmp_path / "fig5.png")
+    assert (tmp_path / "fig5.png").stat().st_size > 0
+    assert len(fig.axes[0].lines) == 3
+    with pytest.raises(ValueError, match="validation"):
+        sr.plot_alterrec_curves(sr.models.AlterRec().fit(train, epochs=0, progress=False))
