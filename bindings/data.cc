@@ -99,6 +99,17 @@ void bind_data(py::module_& m) {
         c.set_text(field, to_text_column(values, field.c_str()));
       })
       .def("text", [](const Catalog& c, const std::string& field) { return to_py_list(c.text(field)); })
+      .def("text_at", [](const Catalog& c, const std::string& field, const Array<int64_t>& rows) {
+        const TextColumn& column = c.text(field);
+        py::list out;
+        for (int64_t r : to_vector(rows, "rows")) {
+          if (r < 0 || r >= column.size())
+            throw InputError("text_at: row " + std::to_string(r) + " outside the catalogue of " +
+                             std::to_string(column.size()));
+          out.append(py::str(std::string(column.at(r))));
+        }
+        return out;
+      }, py::arg("field"), py::arg("rows"), "The text of the given item indices only.")
       .def("text_fields", [](const Catalog& c) {
         std::vector<std::string> names;
         for (const auto& [name, column] : c.text()) names.push_back(name);

@@ -71,6 +71,7 @@ void bind_retrieval(py::module_& m) {
      "positive weights, as AlterRec's training step builds them from a teacher's scores.");
   py::class_<SessionScorer, std::shared_ptr<SessionScorer>>(m, "SessionScorer")
       .def_property_readonly("num_items", &SessionScorer::num_items)
+      .def_property_readonly("preferred_block_rows", &SessionScorer::preferred_block_rows)
       .def("score", &score_histories, py::arg("items"), py::arg("begin"), py::arg("end"));
 
   py::class_<PopularityScorer, SessionScorer, std::shared_ptr<PopularityScorer>>(m, "PopularityScorer")

@@ -3,6 +3,7 @@
 //   BlendScorer   alpha * a + (1 - alpha) * b      (AlterRec's inference, y = a y_ID + (1-a) y_text)
 //   PartScorer    one part of a fused item tower   ("ID in NFRec", "text in NFRec")
 #pragma once
+#include <algorithm>
 #include <memory>
 
 #include "sessrec/models/sequence_model.h"
@@ -15,6 +16,9 @@ class BlendScorer : public SessionScorer {
               float alpha);
   int64_t num_items() const override { return a_->num_items(); }
   void score(const HistoryBatch& batch, float* out) const override;
+  int64_t preferred_block_rows() const override {
+    return std::max(a_->preferred_block_rows(), b_->preferred_block_rows());
+  }
   float alpha() const { return alpha_; }
 
  private:
@@ -29,6 +33,7 @@ class PartScorer : public SessionScorer {
   void score(const HistoryBatch& batch, float* out) const override {
     model_->score_part(batch, out, which_);
   }
+  int64_t preferred_block_rows() const override { return model_->preferred_block_rows(); }
 
  private:
   std::shared_ptr<const SequenceModel> model_;

@@ -52,6 +52,7 @@ class SequenceModel : public SessionScorer {
   // Scores of every item for each history: the last position's output dotted with the item
   // embeddings, in sub-batches (evaluation mode, no dropout).
   void score(const HistoryBatch& batch, float* out) const override;
+  int64_t preferred_block_rows() const override { return 64; }
   // Scores against one part of a sum/concat item tower: 0 = ID, 1 = text ("ID in NFRec").
   void score_part(const HistoryBatch& batch, float* out, int which) const;
   bool has_parts() const { return tower_ != nullptr && tower_->has_parts(); }

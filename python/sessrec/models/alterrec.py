@@ -20,11 +20,15 @@ embeddings, the text network by an MLP over the items' text features followed by
 
 Defaults follow the authors' released configuration where this library has the same knob (k1 50,
 k2 5000, half the k2 - k1 negatives hard and half random, p 4 with beta 0.1 when augmenting,
-alpha 0.5, alternation every 2 epochs, 20 epochs, lr 1e-3). For a catalogue smaller than 4 * k2,
-k2 is capped at a quarter of the catalogue and k1 at a twentieth of k2 (at least p + 1), and the
-negative counts follow the capped window: on online_retail's 3,634 items that gives k1 45,
-k2 908 and 431 + 431 negatives. The logits of each network are divided by its temperature
-(``temperature_id``, ``temperature_text``) in training, scoring and the blend.
+alpha 0.5, alternation every 2 epochs, 20 epochs, lr 1e-3). Two differ: m_random is 2 for each
+network (the released code trains the ID network 2 epochs with random negatives and the text
+network never), and the text network's temperature is 1.0 where the released code divides text
+logits by 0.07 (here both item tables are LayerNorm'd, so the two networks' logits share a scale
+without it; 0.07 has not been compared on validation data yet). For a catalogue smaller than
+4 * k2, k2 is capped at a quarter of the catalogue and k1 at a twentieth of k2 (at least p + 1),
+and the negative counts follow the capped window: on online_retail's 3,634 items that gives k1 45,
+k2 908 and 431 hard + 432 random negatives. The logits of each network are divided by its
+temperature (``temperature_id``, ``temperature_text``) in training, scoring and the blend.
 """
 
 from __future__ import annotations

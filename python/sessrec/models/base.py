@@ -141,8 +141,7 @@ class Recommender:
             }
         )
         if "text" in self.catalog.text_fields():
-            text = np.asarray(self.catalog.text("text"), dtype=object)
-            table["text"] = text[flat]
+            table["text"] = self.catalog.text_at("text", flat.astype(np.int64))
         return table
 
     # ---------------------------------------------------------------------------- evaluation
@@ -165,7 +164,9 @@ class Recommender:
         progress: bool = True,
         block_bytes: int = 32 << 20,
     ) -> np.ndarray:
-        """1-based rank of every example's target over the whole catalogue, in blocks."""
+        """1-based rank of every example's target over the whole catalogue, in blocks of about
+        ``block_bytes`` of scores, or of the rows the scorer prefers if more (neural models ask for
+        64: each block streams their whole item table)."""
         from tqdm.auto import tqdm
 
         self._check_catalog(sset)
@@ -174,9 +175,10 @@ class Recommender:
         if n == 0:
             return np.zeros(0)
         begin, end, session = np.asarray(ex.begin), np.asarray(ex.end), np.asarray(ex.session)
-        rows_per_block = max(1, block_bytes // (4 * self.num_items))
-        chunk = max(rows_per_block, -(-n // 50))  # at most ~50 progress steps
         scorer = self._scorer()
+        rows_per_block = max(1, block_bytes // (4 * self.num_items),
+                             scorer.preferred_block_rows if scorer is not None else 0)
+        chunk = max(rows_per_block, -(-n // 50))  # at most ~50 progress steps
         items = np.asarray(sset.sessions.items)
         ranks = np.empty(n)
         bar = tqdm(total=n, desc=f"rank {self.name}", unit="ex", disable=not progress,
