@@ -35,7 +35,7 @@ TEXT = dict(text="lsa", text_dim=64, text_hidden=(256,), text_dropout=0.1)
 TRAIN = dict(batch_size=256, lr=1e-3, metric="NDCG@20")
 DATASETS = {
     "online_retail": "sr.datasets.load('online_retail')",
-    "synthetic": "sr.datasets.synthetic(num_items=3000, num_sessions=20000, seed=0, "
+    "synthetic": "sr.datasets.synthetic(num_items=2000, num_sessions=12000, seed=0, "
     "cold_share=0.05, cold_period=0.1, with_queries=False)",
 }
 MODELS = ["ID-only", "text-only", "NFRec-sum", "NFRec-concat", "AlterRec", "AlterRec_random",
@@ -119,6 +119,7 @@ def report(runs: list[dict], facts: dict, command: str, args) -> str:
         "blend kept. ItemCF: default parameters (deterministic, one run)",
         "- ID-only is sessrec's SASRec (a free ID embedding per item); text-only is the same "
         "encoder over the text tower; NFRec fuses the two tables by sum or concat",
+        f"- {args.threads} thread(s) per model; see the load averages above for what ran beside",
         f"- test metrics over all test examples, full ranking, pessimistic ties; mean ± std (ddof "
         f"1) over seeds {', '.join(map(str, args.seeds))}",
         "",
@@ -198,6 +199,7 @@ def report(runs: list[dict], facts: dict, command: str, args) -> str:
 
 
 def main():
+    global THREADS
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
@@ -205,8 +207,10 @@ def main():
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--runs", type=Path, default=BENCH_DIR / "alterrec_runs.json")
     parser.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS.md")
+    parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
+    THREADS = args.threads
     sr.set_num_threads(THREADS)
     runs = json.loads(args.runs.read_text()) if args.runs.exists() else []
     done = {(r["dataset"], r["model"], r["seed"]) for r in runs}
