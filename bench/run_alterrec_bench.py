@@ -120,8 +120,8 @@ def report(runs: list[dict], facts: dict, command: str, args) -> str:
         "- ID-only is sessrec's SASRec (a free ID embedding per item); text-only is the same "
         "encoder over the text tower; NFRec fuses the two tables by sum or concat",
         f"- {args.threads} thread(s) per model; see the load averages above for what ran beside",
-        f"- test metrics over all test examples, full ranking, pessimistic ties; mean ± std (ddof "
-        f"1) over seeds {', '.join(map(str, args.seeds))}",
+        "- test metrics over all test examples, full ranking, pessimistic ties; mean ± std (ddof "
+        "1) over the seeds each model ran with (the `seeds` column; ItemCF is deterministic)",
         "",
     ]
     frame = pd.DataFrame(runs)
@@ -208,11 +208,25 @@ def main():
     parser.add_argument("--runs", type=Path, default=BENCH_DIR / "alterrec_runs.json")
     parser.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS.md")
     parser.add_argument("--threads", type=int, default=THREADS)
+    parser.add_argument("--merge", type=Path, nargs="*", default=[],
+                        help="further run files to fold into --runs")
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     THREADS = args.threads
     sr.set_num_threads(THREADS)
     runs = json.loads(args.runs.read_text()) if args.runs.exists() else []
+    for extra in args.merge:  # runs made by other processes (e.g. one seed each)
+        runs += [r for r in json.loads(extra.read_text())
+                 if (r["dataset"], r["model"], r["seed"]) not in
+                 {(q["dataset"], q["model"], q["seed"]) for q in runs}]
+    # ItemCF is deterministic: one run per dataset
+    seen, unique = set(), []
+    for r in runs:
+        key = (r["dataset"], r["model"]) if r["model"] == "ItemCF" else (r["dataset"], r["model"], r["seed"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(r)
+    runs = unique
     done = {(r["dataset"], r["model"], r["seed"]) for r in runs}
     facts = machine_facts()
     if not args.report_only:
@@ -233,6 +247,7 @@ def main():
     command = " ".join([".venv/bin/python bench/run_alterrec_bench.py", *sys.argv[1:]])
     text = report(runs, facts, command, args)
     print(text)
+    args.runs.write_text(json.dumps(runs))
     update_results(args.results, "alterrec-quality", text, WRITER)
 
 

@@ -1,7 +1,7 @@
 // Scorers composed from sequence models, so that evaluation ranks them with the same blocked
 // C++ code as every other model:
-//   BlendScorer   alpha * a + (1 - alpha) * b      (AlterRec's inference, y = a y_ID + (1-a) y_text)
-//   PartScorer    one part of a fused item tower   ("ID in NFRec", "text in NFRec")
+//   BlendScorer   alpha * a + (1 - alpha) * b      (AlterRec's inference, y = a y_ID + (1-a)
+//   y_text) PartScorer    one part of a fused item tower   ("ID in NFRec", "text in NFRec")
 #pragma once
 #include <algorithm>
 #include <memory>

@@ -37,8 +37,8 @@ void ItemTowerConfig::validate(int64_t num_items) const {
       throw InputError("item tower: token offsets are not a valid CSR index");
     for (int32_t t : *tokens)
       if (t < 0 || t >= vocab_size)
-        throw InputError("item tower: token id " + std::to_string(t) + " outside the vocabulary of " +
-                         std::to_string(vocab_size));
+        throw InputError("item tower: token id " + std::to_string(t) +
+                         " outside the vocabulary of " + std::to_string(vocab_size));
   } else {
     throw InputError("item tower: text_source must be 'features' or 'subword', got '" +
                      text_source + "'");
@@ -204,14 +204,13 @@ void ItemTower::text_backward(const float* dB, const std::vector<int32_t>* touch
     db.push_back(b_[l]->gradient());
   }
   if (tok_ == nullptr) {
-    nn::mlp_backward<float>(nullptr, dW, db, dY.data(), mlp_, config_.features->data(), W, dims_,
-                            N, config_.gelu);
+    nn::mlp_backward<float>(nullptr, dW, db, dY.data(), mlp_, config_.features->data(), W, dims_, N,
+                            config_.gelu);
     return;
   }
   const int64_t Dt = config_.token_dim;
   nn::FloatBuffer dX(N * Dt, 0.0f);
-  nn::mlp_backward<float>(dX.data(), dW, db, dY.data(), mlp_, X_.data(), W, dims_, N,
-                          config_.gelu);
+  nn::mlp_backward<float>(dX.data(), dW, db, dY.data(), mlp_, X_.data(), W, dims_, N, config_.gelu);
   // Scatter to the token rows (serial: tokens repeat across items).
   const auto& off = *config_.token_offsets;
   const auto& tok = *config_.tokens;

@@ -24,13 +24,13 @@
 namespace sessrec {
 
 struct ItemTowerConfig {
-  std::string kind = "id";           // id (no tower) | id_ln | text | sum | concat
+  std::string kind = "id";               // id (no tower) | id_ln | text | sum | concat
   std::string text_source = "features";  // features (frozen X) | subword (learned tokens)
-  std::vector<int64_t> hidden;       // hidden sizes of the text MLP (none: one linear layer)
-  bool gelu = false;                 // MLP activation: ReLU (false) or GELU
-  bool text_layernorm = true;        // LayerNorm after the text MLP
-  bool id_layernorm = true;          // LayerNorm on the ID part (sum, concat; id_ln always)
-  float dropout = 0.1f;              // on the text MLP output, training only
+  std::vector<int64_t> hidden;           // hidden sizes of the text MLP (none: one linear layer)
+  bool gelu = false;                     // MLP activation: ReLU (false) or GELU
+  bool text_layernorm = true;            // LayerNorm after the text MLP
+  bool id_layernorm = true;              // LayerNorm on the ID part (sum, concat; id_ln always)
+  float dropout = 0.1f;                  // on the text MLP output, training only
   // features: row-major [num_items, feature_dim]
   std::shared_ptr<const std::vector<float>> features;
   int64_t feature_dim = 0;
@@ -70,13 +70,13 @@ class ItemTower {
   ItemTowerConfig config_;
   int64_t N_, D_;
   std::vector<int64_t> dims_;  // text MLP dims {in, hidden..., D}
-  nn::Parameter *E_ = nullptr, *id_g_ = nullptr, *id_b_ = nullptr;   // ID part
-  nn::Parameter *tok_ = nullptr;                                       // subword tokens
-  std::vector<nn::Parameter*> W_, b_;                                  // text MLP
-  nn::Parameter *tx_g_ = nullptr, *tx_b_ = nullptr;                    // text LayerNorm
-  nn::Parameter *Wc_ = nullptr, *bc_ = nullptr;                        // concat projection
+  nn::Parameter *E_ = nullptr, *id_g_ = nullptr, *id_b_ = nullptr;  // ID part
+  nn::Parameter* tok_ = nullptr;                                    // subword tokens
+  std::vector<nn::Parameter*> W_, b_;                               // text MLP
+  nn::Parameter *tx_g_ = nullptr, *tx_b_ = nullptr;                 // text LayerNorm
+  nn::Parameter *Wc_ = nullptr, *bc_ = nullptr;                     // concat projection
   // Forward caches ([N, .] rows, item i in row i).
-  nn::FloatBuffer A_, A_mean_, A_rstd_;       // ID part
+  nn::FloatBuffer A_, A_mean_, A_rstd_;                      // ID part
   nn::FloatBuffer X_, Y_, mask_, Yd_, B_, B_mean_, B_rstd_;  // text part
   nn::MLPCache<float> mlp_;
   nn::FloatBuffer AB_, part_id_, part_text_;  // concat input; eval-mode parts

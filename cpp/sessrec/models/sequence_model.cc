@@ -80,7 +80,7 @@ void SequenceModel::gather_targets(const SequenceBatch& batch, std::vector<int32
   for (int64_t i = 0; i < BT; ++i)
     if (batch.target[i] >= 0) rows.push_back(i);
   const int64_t M = static_cast<int64_t>(rows.size());
-  nn::FloatBuffer&H = loss_input_, &dH = loss_grad_;
+  nn::FloatBuffer &H = loss_input_, &dH = loss_grad_;
   H.resize(M * D);
   dH.assign(M * D, 0.0f);
   target.resize(M);
@@ -101,14 +101,14 @@ void SequenceModel::scatter_output_gradient(const SequenceBatch& batch, nn::Floa
     for (int64_t d = 0; d < D; ++d) dout[rows[m] * D + d] = loss_grad_[m * D + d] * scale;
 }
 
-float SequenceModel::loss_and_output_gradient(const SequenceBatch& batch,
-                                              nn::FloatBuffer& dout, int64_t& targets) {
+float SequenceModel::loss_and_output_gradient(const SequenceBatch& batch, nn::FloatBuffer& dout,
+                                              int64_t& targets) {
   const int64_t D = config_.dim;
   std::vector<int32_t> target;
   gather_targets(batch, target);
   const int64_t M = static_cast<int64_t>(target.size());
   targets = M;
-  nn::FloatBuffer&H = loss_input_, &dH = loss_grad_;
+  nn::FloatBuffer &H = loss_input_, &dH = loss_grad_;
   float loss = 0;
   nn::Parameter& E = *item_embedding_;
   if (config_.loss == "ce") {
@@ -135,9 +135,9 @@ float SequenceModel::loss_and_output_gradient(const SequenceBatch& batch,
       negatives[k] = static_cast<int32_t>(item + 1);
     }
     auto log_q = [&](int32_t id) {
-      const double q = popular ? (std::pow(double(item_counts_[id - 1]) + 1.0, 0.75) /
-                                  popularity_cdf_.back())
-                               : 1.0 / double(N);
+      const double q =
+          popular ? (std::pow(double(item_counts_[id - 1]) + 1.0, 0.75) / popularity_cdf_.back())
+                  : 1.0 / double(N);
       return static_cast<float>(std::log(double(K) * q));
     };
     const int64_t C = K + 1;
@@ -208,9 +208,9 @@ StepResult SequenceModel::train_step(const SessionStore& store, const int64_t* b
   return result;
 }
 
-float SequenceModel::mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dout,
-                                int64_t& targets, const MiningConfig& mining,
-                                const SequenceModel* teacher, double& seconds) {
+float SequenceModel::mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dout, int64_t& targets,
+                                const MiningConfig& mining, const SequenceModel* teacher,
+                                double& seconds) {
   const int64_t D = config_.dim, N = config_.num_items;
   std::vector<int32_t> target;
   gather_targets(batch, target);

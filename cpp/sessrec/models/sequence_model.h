@@ -13,10 +13,10 @@
 #include "sessrec/data/session_store.h"
 #include "sessrec/models/item_tower.h"
 #include "sessrec/models/sequence_batch.h"
-#include "sessrec/retrieval/hard_negatives.h"
 #include "sessrec/models/session_scorer.h"
 #include "sessrec/nn/optimizer.h"
 #include "sessrec/nn/parameter.h"
+#include "sessrec/retrieval/hard_negatives.h"
 
 namespace sessrec {
 
@@ -60,8 +60,8 @@ class SequenceModel : public SessionScorer {
   void encode(const HistoryBatch& batch, float* out) const;
 
   // Forward, loss and backward on the units; gradients are left in the parameters.
-  StepResult forward_backward(const SessionStore& store, const int64_t* begin,
-                              const int64_t* end, int64_t count, bool last_only);
+  StepResult forward_backward(const SessionStore& store, const int64_t* begin, const int64_t* end,
+                              int64_t count, bool last_only);
   // forward_backward, then one optimizer step and zeroed gradients.
   StepResult train_step(const SessionStore& store, const int64_t* begin, const int64_t* end,
                         int64_t count, bool last_only, nn::Adam& optimizer);

@@ -31,7 +31,7 @@ MiningLayout mining_layout(const MiningConfig& config, int64_t num_items, bool w
 // id (item index + 1). Writes cand/label [rows, layout.columns()] (ids are index + 1). Row r's
 // random stream is keyed by (key, row_offset + r): reproducible and independent of threads.
 void mine_candidates(const float* scores, int64_t rows, int64_t num_items, const int32_t* target,
-                     const MiningLayout& layout, float aug_weight, uint64_t key,
-                     int64_t row_offset, int32_t* cand, float* label);
+                     const MiningLayout& layout, float aug_weight, uint64_t key, int64_t row_offset,
+                     int32_t* cand, float* label);
 
 }  // namespace sessrec
