@@ -459,9 +459,12 @@ def throughput_report(facts, command, args, runs, gemm, windows) -> str:
         "(GEMM table below), so torch's matrix products run in OpenBLAS. torch's default "
         f"intra-op thread count on this machine is "
         f"{runs[(args.models[0], 'default', 'detected')]['torch_threads']}",
-        f"- this environment sets OPENBLAS_CORETYPE={ENV_CORETYPE}; unset, OpenBLAS detects "
-        f"{gemm[('numpy', 'detected')].get('openblas_core', 'its core')} kernels (AVX-512); "
-        "torch ran under both",
+        (f"- this environment sets OPENBLAS_CORETYPE={ENV_CORETYPE}; unset, OpenBLAS detects "
+         f"{gemm[('numpy', 'detected')].get('openblas_core', 'its core')} kernels; torch ran "
+         "under both"
+         if ENV_CORETYPE is not None else
+         "- OPENBLAS_CORETYPE is not set here: OpenBLAS detects "
+         f"{gemm[('numpy', 'detected')].get('openblas_core', 'its core')} kernels"),
         "",
         "| model | side | setting | OpenBLAS core, threads; torch threads | targets/s | "
         "median step, s | "
