@@ -93,6 +93,9 @@ void bind_eval(py::module_& m) {
         py::arg("scorer"), py::arg("store"), py::arg("examples"), py::arg("ties") = "pessimistic",
         py::arg("exclude_history") = false, py::arg("block_bytes") = int64_t{32} << 20);
 
+  m.def("rank_block_rows", &rank_block_rows, py::arg("scorer"), py::arg("block_bytes"),
+        "Rows rank_examples scores per block for this scorer and block budget.");
+
   m.def("top_k_from_scores",
         [](const Scores& scores, int64_t k, const py::object& exclude) {
           check_scores(scores);

@@ -103,6 +103,8 @@ def test_text_tower_inputs_are_validated(small):
         sr.models.SASRec(items="image")
     with pytest.raises(ValueError, match="2-D"):
         sr.models.TextOnly(text=np.zeros(5))
+    with pytest.raises(ValueError, match="only used with items="):
+        sr.models.SASRec(text=np.zeros((n, 4), np.float32))
     with pytest.raises(ValueError, match="feature matrix has"):
         _core.SASRec(n, tower={"kind": "text", "features": np.zeros((n, 3), np.float32)[:-1]})
     with pytest.raises(ValueError, match="unknown setting"):

@@ -93,15 +93,17 @@ void ranks_from_scores(const float* scores, int64_t rows, int64_t num_items,
                      std::to_string(nan_row.load()) + " is NaN");
 }
 
+int64_t rank_block_rows(const SessionScorer& scorer, int64_t block_bytes) {
+  const int64_t n = scorer.num_items();
+  if (n <= 0) throw InputError("rank_examples: the scorer has an empty catalogue");
+  return std::max({int64_t{2} * omp_get_max_threads(), block_bytes / (n * int64_t{4}),
+                   scorer.preferred_block_rows()});
+}
+
 std::vector<double> rank_examples(const SessionScorer& scorer, const SessionStore& store,
                                   const ExampleSet& examples, const RankOptions& options) {
   const int64_t n = scorer.num_items();
-  if (n <= 0) throw InputError("rank_examples: the scorer has an empty catalogue");
-  // At least two rows per thread, so that row-parallel scorers keep every core busy, and at
-  // least the rows the scorer asks for (embedding scorers amortise reading their item table).
-  const int64_t block = std::max({int64_t{2} * omp_get_max_threads(),
-                                  options.block_bytes / (n * int64_t{4}),
-                                  scorer.preferred_block_rows()});
+  const int64_t block = rank_block_rows(scorer, options.block_bytes);
   std::vector<double> ranks(examples.size());
   // The score block is reused across calls: touching fresh pages costs more than scoring them.
   thread_local std::vector<float> scores;

@@ -28,6 +28,10 @@ void ranks_from_scores(const float* scores, int64_t rows, int64_t num_items,
                        const int32_t* targets, const HistoryBatch* histories,
                        const RankOptions& options, double* ranks_out);
 
+// Rows scored per block: block_bytes of scores, but at least two rows per thread (so that
+// row-parallel scorers keep every core busy) and at least the rows the scorer prefers.
+int64_t rank_block_rows(const SessionScorer& scorer, int64_t block_bytes);
+
 // Ranks of every example's target under a scorer, scored block by block.
 std::vector<double> rank_examples(const SessionScorer& scorer, const SessionStore& store,
                                   const ExampleSet& examples, const RankOptions& options);

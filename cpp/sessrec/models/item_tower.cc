@@ -188,7 +188,9 @@ void ItemTower::forward(float* table, bool training, uint64_t step) {
 
 void ItemTower::text_backward(const float* dB, const std::vector<int32_t>* touched) {
   const int64_t N = N_, D = D_;
-  nn::FloatBuffer dYd(N * D, 0.0f), dY(N * D, 0.0f);
+  nn::FloatBuffer &dYd = dYd_, &dY = dY_;
+  dYd.assign(N * D, 0.0f);
+  dY.assign(N * D, 0.0f);
   if (tx_g_ != nullptr) {
     nn::layernorm_backward(dYd.data(), tx_g_->gradient(), tx_b_->gradient(), dB, Yd_.data(),
                            B_mean_.data(), B_rstd_.data(), tx_g_->data(), N, D);
@@ -209,7 +211,8 @@ void ItemTower::text_backward(const float* dB, const std::vector<int32_t>* touch
     return;
   }
   const int64_t Dt = config_.token_dim;
-  nn::FloatBuffer dX(N * Dt, 0.0f);
+  nn::FloatBuffer& dX = dX_;
+  dX.assign(N * Dt, 0.0f);
   nn::mlp_backward<float>(dX.data(), dW, db, dY.data(), mlp_, X_.data(), W, dims_, N, config_.gelu);
   // Scatter to the token rows (serial: tokens repeat across items).
   const auto& off = *config_.token_offsets;
@@ -235,10 +238,11 @@ void ItemTower::text_backward(const float* dB, const std::vector<int32_t>* touch
 void ItemTower::backward(const float* dtable, const std::vector<int32_t>* touched) {
   const int64_t N = N_, D = D_;
   const float* drows = dtable + D;  // row 0 is padding: no gradient flows from it
-  nn::FloatBuffer dA, dB;
+  nn::FloatBuffer &dA = dA_, &dB = dB_;
   const std::string& kind = config_.kind;
   if (kind == "concat") {
-    nn::FloatBuffer dAB(N * 2 * D, 0.0f);
+    nn::FloatBuffer& dAB = dAB_;
+    dAB.assign(N * 2 * D, 0.0f);
     nn::linear_backward(dAB.data(), Wc_->gradient(), bc_->gradient(), drows, AB_.data(),
                         Wc_->data(), N, 2 * D, D);
     dA.resize(N * D);

@@ -80,6 +80,8 @@ class ItemTower {
   nn::FloatBuffer X_, Y_, mask_, Yd_, B_, B_mean_, B_rstd_;  // text part
   nn::MLPCache<float> mlp_;
   nn::FloatBuffer AB_, part_id_, part_text_;  // concat input; eval-mode parts
+  // Backward workspaces, kept across steps (fresh pages per step cost more than the math).
+  nn::FloatBuffer dA_, dB_, dAB_, dYd_, dY_, dX_;
 };
 
 }  // namespace sessrec

@@ -53,10 +53,14 @@ void SequenceModel::prepare_items(bool training) {
   table_is_eval_ = !training;
 }
 
+void SequenceModel::ensure_eval_items() {
+  if (tower_ && !table_is_eval_) prepare_items(false);
+}
+
 const float* SequenceModel::item_table() const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto* self = const_cast<SequenceModel*>(this);
-  if (tower_ && !table_is_eval_) self->prepare_items(false);
+  self->ensure_eval_items();
   return item_embedding_->data();
 }
 
@@ -227,7 +231,7 @@ float SequenceModel::mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dou
   if (teacher != nullptr) {  // the teacher's session vectors at the same target positions
     std::lock_guard<std::mutex> lock(teacher->mutex_);
     auto* t = const_cast<SequenceModel*>(teacher);
-    if (t->tower_ && !t->table_is_eval_) t->prepare_items(false);
+    t->ensure_eval_items();
     t->forward(batch, false, 0);
     const float* o = t->output();
     teacher_out.resize(M * D);
@@ -264,7 +268,6 @@ StepResult SequenceModel::train_step_mined(const SessionStore& store, const int6
                                            const int64_t* end, int64_t count, bool last_only,
                                            nn::Adam& optimizer, const MiningConfig& mining,
                                            const SequenceModel* teacher) {
-  mining.validate();
   if (teacher == this) throw InputError("train_step_mined: a model cannot be its own teacher");
   if (teacher != nullptr && teacher->num_items() != num_items())
     throw InputError("train_step_mined: the teacher has " + std::to_string(teacher->num_items()) +
@@ -292,7 +295,7 @@ StepResult SequenceModel::train_step_mined(const SessionStore& store, const int6
 void SequenceModel::encode(const HistoryBatch& histories, float* out) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto* self = const_cast<SequenceModel*>(this);
-  if (tower_ && !table_is_eval_) self->prepare_items(false);
+  self->ensure_eval_items();
   const int64_t D = config_.dim, sub = 256;
   for (int64_t first = 0; first < histories.size; first += sub) {
     const int64_t count = std::min(sub, histories.size - first);

@@ -112,6 +112,8 @@ class SequenceModel : public SessionScorer {
                               int64_t count, bool last_only) const;
   // Fill table_ from the tower (no-op without one).
   void prepare_items(bool training);
+  // The evaluation-mode table, recomputed only after training or a parameter change.
+  void ensure_eval_items();
   std::unique_ptr<ItemTower> tower_;
   std::unique_ptr<nn::Parameter> table_;
   bool table_is_eval_ = false;

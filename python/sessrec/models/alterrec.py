@@ -33,7 +33,6 @@ temperature (``temperature_id``, ``temperature_text``) in training, scoring and 
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 import numpy as np
@@ -42,7 +41,7 @@ import pandas as pd
 from .. import _core
 from ..dataset import SessionSet
 from .base import Recommender, ScorerView
-from .neural import SASRec
+from .neural import BestEpoch, SASRec
 
 NETWORKS = ("id", "text")
 
@@ -131,7 +130,6 @@ class AlterRec(Recommender):
                 vocab_size=vocab_size, token_dim=token_dim, **common,
             ),
         }
-        self._blend = None
         self.epochs_done = 0
         self.history_: Optional[pd.DataFrame] = None
 
@@ -180,7 +178,8 @@ class AlterRec(Recommender):
         self.catalog = train.catalog
         mining = self.mining_window(train.num_items)
         history = [] if self.history_ is None else self.history_.to_dict("records")
-        best, best_params, waited = -np.inf, None, 0
+        best = BestEpoch(p["patience"])
+        snapshot = lambda: {n: m._core.get_parameters() for n, m in self.networks.items()}  # noqa: E731
         n_epochs = p["m_max"] - self.epochs_done if epochs is None else epochs
         for _ in range(max(0, n_epochs)):
             trained, hard = self.schedule(self.epochs_done)
@@ -189,7 +188,6 @@ class AlterRec(Recommender):
             step_mining = dict(mining)
             if not hard:  # random negatives only, as many as in the hard phases
                 step_mining.update(num_aug=0)
-            start = time.perf_counter()
             row = net._train_epoch(
                 train, *units[trained], progress, mining=step_mining,
                 teacher=other._core if hard else None,
@@ -198,25 +196,19 @@ class AlterRec(Recommender):
             )
             self.epochs_done += 1
             row.update(epoch=self.epochs_done, network=trained,
-                       negatives="hard" if hard else "random",
-                       seconds=time.perf_counter() - start)
+                       negatives="hard" if hard else "random")
+            stop = False
             if valid is not None:
                 metric = net.metric_column
                 for name in ("id", "text", "fused"):
                     row[f"valid_{name}_{metric}"] = net.validation_score(valid, self.network(name))
-                score = row[f"valid_fused_{metric}"]
-                if score > best:
-                    best, waited = score, 0
-                    best_params = {n: m._core.get_parameters() for n, m in self.networks.items()}
-                else:
-                    waited += 1
+                stop = best.update(row[f"valid_fused_{metric}"], snapshot)
             history.append(row)
             self.history_ = pd.DataFrame(history)
-            if valid is not None and p["patience"] is not None and waited > p["patience"]:
+            if stop:
                 break
-        if best_params is not None:
-            for name, values in best_params.items():
-                self.networks[name]._core.set_parameters(values)
+        for name, values in (best.weights or {}).items():
+            self.networks[name]._core.set_parameters(values)
         return self
 
     def _fit(self, train):  # fit() is overridden; kept for the base-class contract
@@ -224,11 +216,9 @@ class AlterRec(Recommender):
 
     # ---------------------------------------------------------------------------- scoring
     def _scorer(self):
+        # Built per call: it only holds the two cores (which load() replaces) and alpha.
         ids, text = (self.networks[n]._core for n in NETWORKS)
-        if self._blend is None or self._blend_cores != (ids, text):
-            self._blend = _core.BlendScorer(ids, text, float(self.params["alpha"]))
-            self._blend_cores = (ids, text)
-        return self._blend
+        return _core.BlendScorer(ids, text, float(self.params["alpha"]))
 
     def network(self, which: str) -> Recommender:
         """"id" or "text": that network alone ("ID in AlterRec", "text in AlterRec"); "fused":

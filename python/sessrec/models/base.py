@@ -176,8 +176,8 @@ class Recommender:
             return np.zeros(0)
         begin, end, session = np.asarray(ex.begin), np.asarray(ex.end), np.asarray(ex.session)
         scorer = self._scorer()
-        rows_per_block = max(1, block_bytes // (4 * self.num_items),
-                             scorer.preferred_block_rows if scorer is not None else 0)
+        rows_per_block = (_core.rank_block_rows(scorer, block_bytes) if scorer is not None
+                          else max(1, block_bytes // (4 * self.num_items)))
         chunk = max(rows_per_block, -(-n // 50))  # at most ~50 progress steps
         items = np.asarray(sset.sessions.items)
         ranks = np.empty(n)

@@ -31,6 +31,24 @@ METRIC_NAMES = {"hits": "Hits", "ndcg": "NDCG", "mrr": "MRR", "precision": "Prec
                 "recall": "Recall"}
 
 
+class BestEpoch:
+    """Early stopping on a validation score: keeps the best score, a snapshot of the weights
+    taken at it, and stops after more than ``patience`` epochs without improvement (``None``:
+    never stops, only keeps the best)."""
+
+    def __init__(self, patience: Optional[int]):
+        self.patience = patience
+        self.score, self.weights, self.waited = -np.inf, None, 0
+
+    def update(self, score: float, snapshot) -> bool:
+        """Record one epoch's score (``snapshot()`` gives its weights); True: stop training."""
+        if score > self.score:
+            self.score, self.weights, self.waited = score, snapshot(), 0
+        else:
+            self.waited += 1
+        return self.patience is not None and self.waited > self.patience
+
+
 class NeuralRecommender(Recommender):
     """Shared training loop. Subclasses add architecture parameters and build the C++ core.
 
@@ -93,6 +111,9 @@ class NeuralRecommender(Recommender):
             raise ValueError(f"text must be 'lsa', 'subword' or a feature matrix, got {text!r}")
         if items not in ("id", "id_ln", "text", "sum", "concat"):
             raise ValueError(f"items must be id, id_ln, text, sum or concat, got {items!r}")
+        if self._user_features is not None and items not in ("text", "sum", "concat"):
+            raise ValueError(f"a text feature matrix is only used with items='text', 'sum' or "
+                             f"'concat', not {items!r}")
         params["text_hidden"] = [int(h) for h in text_hidden]
         super().__init__(**params)
         self._text_inputs: Optional[dict] = None
@@ -216,25 +237,22 @@ class NeuralRecommender(Recommender):
         p = self.params
         begin, end = self._start_training(train)
         history = [] if self.history_ is None else self.history_.to_dict("records")
-        best, best_params, waited = -np.inf, None, 0
+        best = BestEpoch(p["patience"])
         n_epochs = p["epochs"] if epochs is None else epochs
         for _ in range(n_epochs):
             row = self._train_epoch(train, begin, end, progress)
+            stop = False
             if valid is not None:
-                score = self.validation_score(valid)
-                row[f"valid_{self.metric_column}"] = score
-                if score > best:
-                    best, best_params, waited = score, self._core.get_parameters(), 0
-                else:
-                    waited += 1
+                row[f"valid_{self.metric_column}"] = score = self.validation_score(valid)
+                stop = best.update(score, self._core.get_parameters)
             history.append(row)
             self.history_ = pd.DataFrame(history)
             if checkpoint is not None:
                 self.save(checkpoint)
-            if valid is not None and waited > p["patience"]:
+            if stop:
                 break
-        if best_params is not None:
-            self._core.set_parameters(best_params)
+        if best.weights is not None:
+            self._core.set_parameters(best.weights)
         return self
 
     @property
