@@ -231,6 +231,48 @@ TEST(Gradients, AttentionBidirectional) {
   expect_gradient(qkv, dqkv, loss, "dqkv");
 }
 
+// Packed sequences (no padding rows) give the padded kernel's outputs and gradients on the real
+// rows: the three sequences of lengths 4, 1, 3 packed into 8 rows against a padded [3, 4] batch.
+TEST(Gradients, AttentionPackedMatchesPadded) {
+  const int64_t B = 3, T = 4, C = 6, H = 2;
+  const int64_t lengths[] = {4, 1, 3}, offsets[] = {0, 4, 5, 8};
+  const int64_t R_rows = offsets[B];
+  Vec qkv_packed = random_vec(R_rows * 3 * C, 31), R = random_vec(R_rows * C, 32);
+  Vec qkv_padded(B * T * 3 * C, 0.0), R_padded(B * T * C, 0.0);
+  std::vector<uint8_t> valid(B * T, 0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < lengths[b]; ++t) {
+      valid[b * T + t] = 1;
+      for (int64_t i = 0; i < 3 * C; ++i)
+        qkv_padded[(b * T + t) * 3 * C + i] = qkv_packed[(offsets[b] + t) * 3 * C + i];
+      for (int64_t i = 0; i < C; ++i) R_padded[(b * T + t) * C + i] = R[(offsets[b] + t) * C + i];
+    }
+  const int64_t att_size = nn::packed_attention_size(offsets, B, H);
+  EXPECT_EQ(att_size, H * (16 + 1 + 9));
+  Vec out(R_rows * C), att(att_size), dqkv(qkv_packed.size(), 0.0);
+  nn::attention_forward_packed(out.data(), att.data(), qkv_packed.data(), offsets, B, C, H, true);
+  nn::attention_backward_packed(dqkv.data(), R.data(), qkv_packed.data(), att.data(), offsets, B,
+                                C, H);
+  Vec out_p(B * T * C), att_p(B * H * T * T), dqkv_p(qkv_padded.size(), 0.0);
+  nn::attention_forward(out_p.data(), att_p.data(), qkv_padded.data(), valid.data(), B, T, C, H,
+                        true);
+  nn::attention_backward(dqkv_p.data(), R_padded.data(), qkv_padded.data(), att_p.data(), B, T, C,
+                         H);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < lengths[b]; ++t) {
+      for (int64_t i = 0; i < C; ++i)
+        EXPECT_NEAR(out[(offsets[b] + t) * C + i], out_p[(b * T + t) * C + i], 1e-12);
+      for (int64_t i = 0; i < 3 * C; ++i)
+        EXPECT_NEAR(dqkv[(offsets[b] + t) * 3 * C + i], dqkv_p[(b * T + t) * 3 * C + i], 1e-12);
+    }
+  auto loss = [&] {
+    Vec o(R_rows * C), a(att_size);
+    nn::attention_forward_packed(o.data(), a.data(), qkv_packed.data(), offsets, B, C, H, true);
+    return dot(o, R);
+  };
+  expect_gradient(qkv_packed, dqkv, loss, "dqkv (packed)");
+}
+
 TEST(Gradients, GRU) {
   const int64_t B = 2, T = 3, H = 4;
   Vec x = random_vec(B * T * 3 * H, 17), W = random_vec(3 * H * H, 18, 0.5),

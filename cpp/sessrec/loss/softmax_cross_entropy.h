@@ -43,7 +43,7 @@ T softmax_cross_entropy(T* dH, T* dE, const T* H, const T* E, const int32_t* tar
   for (int64_t c0 = first_class; c0 < V; c0 += chunk) {
     const int64_t C = std::min(chunk, V - c0);
     auto L = logits.leftCols(C);
-    L.noalias() = Hm * MapConstMat<T>(E + c0 * D, C, D).transpose();
+    nn::parallel_product(L, Hm, MapConstMat<T>(E + c0 * D, C, D).transpose());
     // Online log-sum-exp; each row is contiguous, so Eigen vectorises max and exp.
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < B; ++b) {
@@ -74,13 +74,13 @@ T softmax_cross_entropy(T* dH, T* dE, const T* H, const T* E, const int32_t* tar
     const int64_t C = std::min(chunk, V - c0);
     auto G = logits.leftCols(C);
     MapConstMat<T> Ec(E + c0 * D, C, D);
-    G.noalias() = Hm * Ec.transpose();
+    nn::parallel_product(G, Hm, Ec.transpose());
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < B; ++b) G.row(b).array() = (G.row(b).array() - lse[b]).exp() * scale[b];
     for (int64_t b = 0; b < B; ++b)
       if (target[b] >= c0 && target[b] < c0 + C) G(b, target[b] - c0) -= scale[b];
-    if (dE != nullptr) MapMat<T>(dE + c0 * D, C, D).noalias() += G.transpose() * Hm;
-    if (dH != nullptr) MapMat<T>(dH, B, D).noalias() += G * Ec;
+    if (dE != nullptr) nn::parallel_product(MapMat<T>(dE + c0 * D, C, D), G.transpose(), Hm, true);
+    if (dH != nullptr) nn::parallel_product(MapMat<T>(dH, B, D), G, Ec, true);
   }
   return loss;
 }

@@ -1,5 +1,6 @@
 #include "sessrec/models/sasrec.h"
 
+#include <algorithm>
 #include <string>
 
 #include "sessrec/errors.h"
@@ -48,19 +49,40 @@ SASRec::SASRec(SASRecConfig config) : SequenceModel(config.base), sasrec_(config
   }
 }
 
+void SASRec::pack(const SequenceBatch& batch) {
+  const int64_t B = batch.B, T = batch.T;
+  offsets_.assign(B + 1, 0);
+  for (int64_t b = 0; b < B; ++b) offsets_[b + 1] = offsets_[b] + batch.last[b] + 1;
+  const int64_t R = offsets_[B];
+  ids_.resize(R);
+  positions_.resize(R);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t <= batch.last[b]; ++t) {
+      if (!batch.valid[b * T + t])
+        throw InputError("SASRec: batch row " + std::to_string(b) + " is not right-padded");
+      ids_[offsets_[b] + t] = batch.input[b * T + t];
+      positions_[offsets_[b] + t] = t;
+    }
+}
+
 void SASRec::forward(const SequenceBatch& batch, bool training, uint64_t step) {
-  const int64_t B = batch.B, T = batch.T, D = config_.dim, F = sasrec_.ffn_dim, N = B * T;
+  const int64_t B = batch.B, T = batch.T, D = config_.dim, F = sasrec_.ffn_dim;
   const int64_t Hh = sasrec_.heads;
   if (T > config_.max_len) throw InputError("SASRec: batch longer than max_len");
+  // Every layer runs on the batch's real positions only, packed sequence after sequence: with
+  // causal attention and masked padding keys, a padding position never reaches a real one, so
+  // the padded rows' work (more than half of a training batch's) would be thrown away.
+  pack(batch);
+  const int64_t N = offsets_[B];
   const float p = config_.dropout;
   // One dropout key per call site and step: reproducible masks, independent of threads.
   uint64_t site = 0;
   auto key = [&] { return nn::mix64(nn::mix64(config_.seed ^ 0xD0) ^ nn::mix64(step * 64 + site++)); };
   x0_.resize(N * D);
-  nn::embedding_forward(x0_.data(), batch.input.data(), item_embedding_->data(), N, D);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t d = 0; d < D; ++d) x0_[(b * T + t) * D + d] += pos_->value[t * D + d];
+  nn::embedding_forward(x0_.data(), ids_.data(), item_embedding_->data(), N, D);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t d = 0; d < D; ++d) x0_[r * D + d] += pos_->value[positions_[r] * D + d];
   e_.resize(N * D);
   mask0_.resize(N * D);
   x_.resize(N * D);
@@ -86,14 +108,14 @@ void SASRec::forward(const SequenceBatch& batch, bool training, uint64_t step) {
       attn_in = k.h1.data();
     }
     k.qkv.resize(N * 3 * D);
-    k.att.resize(B * Hh * T * T);
+    k.att.resize(nn::packed_attention_size(offsets_.data(), B, Hh));
     k.a.resize(N * D);
     k.ao.resize(N * D);
     k.mask_a.resize(N * D);
     k.r1.resize(N * D);
     nn::linear_forward(k.qkv.data(), attn_in, k.W_qkv->data(), k.b_qkv->data(), N, D, 3 * D);
-    nn::attention_forward(k.a.data(), k.att.data(), k.qkv.data(), batch.valid.data(), B, T, D,
-                          Hh, true);
+    nn::attention_forward_packed(k.a.data(), k.att.data(), k.qkv.data(), offsets_.data(), B, D,
+                                 Hh, true);
     nn::linear_forward(k.ao.data(), k.a.data(), k.W_o->data(), k.b_o->data(), N, D, D);
     nn::dropout_forward(k.r1.data(), k.mask_a.data(), k.ao.data(), N * D, p, training, key());
     for (int64_t i = 0; i < N * D; ++i) k.r1[i] += k.in[i];  // residual
@@ -134,27 +156,37 @@ void SASRec::forward(const SequenceBatch& batch, bool training, uint64_t step) {
     }
     x = k.out.data();
   }
-  out_.resize(N * D);
-  if (sasrec_.post_ln) {
-    std::copy_n(x, N * D, out_.data());
-  } else {
+  const float* last = x;
+  if (!sasrec_.post_ln) {
+    final_.resize(N * D);
     mean0_.resize(N);
     rstd0_.resize(N);
-    nn::layernorm_forward(out_.data(), mean0_.data(), rstd0_.data(), x, ln_g_->data(),
+    nn::layernorm_forward(final_.data(), mean0_.data(), rstd0_.data(), x, ln_g_->data(),
                           ln_b_->data(), N, D);
+    last = final_.data();
   }
+  // Back to the padded [B, T] layout of output(); padding rows are zero.
+  out_.assign(B * T * D, 0.0f);
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < B; ++b)
+    std::copy_n(last + offsets_[b] * D, (offsets_[b + 1] - offsets_[b]) * D, out_.data() + b * T * D);
 }
 
-void SASRec::backward(const SequenceBatch& batch, const float* dout) {
-  const int64_t B = batch.B, T = batch.T, D = config_.dim, F = sasrec_.ffn_dim, N = B * T;
+void SASRec::backward(const SequenceBatch& batch, const float* dout_padded) {
+  const int64_t B = batch.B, T = batch.T, D = config_.dim, F = sasrec_.ffn_dim, N = offsets_[B];
   const int64_t Hh = sasrec_.heads;
   nn::FloatBuffer& dx = dx_;
+  nn::FloatBuffer& dout = ws_[14];
+  dout.resize(N * D);
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < B; ++b)
+    std::copy_n(dout_padded + b * T * D, (offsets_[b + 1] - offsets_[b]) * D, dout.data() + offsets_[b] * D);
   dx.assign(N * D, 0.0f);
   if (sasrec_.post_ln) {
-    std::copy_n(dout, N * D, dx.data());
+    std::copy_n(dout.data(), N * D, dx.data());
   } else {
     const float* last = blocks_.back().out.data();
-    nn::layernorm_backward(dx.data(), ln_g_->gradient(), ln_b_->gradient(), dout, last,
+    nn::layernorm_backward(dx.data(), ln_g_->gradient(), ln_b_->gradient(), dout.data(), last,
                            mean0_.data(), rstd0_.data(), ln_g_->data(), N, D);
   }
   nn::FloatBuffer&dr2 = ws_[0], &dx1 = ws_[1], &df2 = ws_[2], &dg = ws_[3], &df1 = ws_[4],
@@ -200,7 +232,8 @@ void SASRec::backward(const SequenceBatch& batch, const float* dout) {
     nn::linear_backward(da.data(), k.W_o->gradient(), k.b_o->gradient(), dao.data(), k.a.data(),
                         k.W_o->data(), N, D, D);
     dqkv.assign(N * 3 * D, 0.0f);
-    nn::attention_backward(dqkv.data(), da.data(), k.qkv.data(), k.att.data(), B, T, D, Hh);
+    nn::attention_backward_packed(dqkv.data(), da.data(), k.qkv.data(), k.att.data(),
+                                  offsets_.data(), B, D, Hh);
     dattn_in.assign(N * D, 0.0f);
     const float* attn_in = sasrec_.post_ln ? k.in.data() : k.h1.data();
     nn::linear_backward(dattn_in.data(), k.W_qkv->gradient(), k.b_qkv->gradient(), dqkv.data(),
@@ -224,12 +257,10 @@ void SASRec::backward(const SequenceBatch& batch, const float* dout) {
                            x0_.data(), mean0_.data(), rstd0_.data(), ln_g_->data(), N, D);
   else
     dx0 = de;
-  nn::embedding_backward(item_embedding_->gradient(), dx0.data(), batch.input.data(), N, D);
-  for (int64_t i = 0; i < N; ++i)
-    if (batch.input[i] != 0) item_embedding_->touch_row(batch.input[i]);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t d = 0; d < D; ++d) pos_->grad[t * D + d] += dx0[(b * T + t) * D + d];
+  nn::embedding_backward(item_embedding_->gradient(), dx0.data(), ids_.data(), N, D);
+  for (int64_t i = 0; i < N; ++i) item_embedding_->touch_row(ids_[i]);
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t d = 0; d < D; ++d) pos_->grad[positions_[r] * D + d] += dx0[r * D + d];
 }
 
 }  // namespace sessrec

@@ -29,6 +29,9 @@ class SASRec : public SequenceModel {
   const float* output() const override { return out_.data(); }
 
  private:
+  // Packs the batch's real positions: sequence b is rows offsets_[b] .. offsets_[b+1]-1.
+  void pack(const SequenceBatch& batch);
+
   struct Block {
     nn::Parameter *W_qkv, *b_qkv, *W_o, *b_o, *ln1_g, *ln1_b, *W1, *b1, *W2, *b2, *ln2_g, *ln2_b;
     // Activations of the last forward pass.
@@ -38,10 +41,12 @@ class SASRec : public SequenceModel {
   SASRecConfig sasrec_;
   nn::Parameter *pos_, *ln_g_, *ln_b_;  // embedding LN (post-LN) or final LN (pre-LN)
   std::vector<Block> blocks_;
-  nn::FloatBuffer x0_, e_, mean0_, rstd0_, mask0_, x_, out_;
+  std::vector<int64_t> offsets_, positions_;
+  std::vector<int32_t> ids_;
+  nn::FloatBuffer x0_, e_, mean0_, rstd0_, mask0_, x_, final_, out_;
   // Backward workspaces, kept to avoid fresh pages every step.
   nn::FloatBuffer dx_;
-  nn::FloatBuffer ws_[14];
+  nn::FloatBuffer ws_[15];
 };
 
 }  // namespace sessrec

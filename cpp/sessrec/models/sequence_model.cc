@@ -244,9 +244,10 @@ float SequenceModel::mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dou
     const int64_t rows = std::min(chunk, M - first);
     if (teacher != nullptr) {
       scores.resize(rows * N);
-      nn::MapMat<float>(scores.data(), rows, N).noalias() =
-          nn::MapConstMat<float>(teacher_out.data() + first * D, rows, D) *
-          nn::MapConstMat<float>(teacher->item_embedding_->data() + D, N, D).transpose();
+      nn::parallel_product(
+          nn::MapMat<float>(scores.data(), rows, N),
+          nn::MapConstMat<float>(teacher_out.data() + first * D, rows, D),
+          nn::MapConstMat<float>(teacher->item_embedding_->data() + D, N, D).transpose());
     }
     mine_candidates(teacher != nullptr ? scores.data() : nullptr, rows, N, target.data() + first,
                     layout, mining.aug_weight, key, first, cand.data() + first * C,
@@ -315,9 +316,10 @@ void SequenceModel::score(const HistoryBatch& histories, float* out) const {
   nn::FloatBuffer H(histories.size * D);
   encode(histories, H.data());
   // Item i is table row i + 1 (row 0 is padding).
-  nn::MapMat<float>(out, histories.size, N).noalias() =
-      (nn::MapConstMat<float>(H.data(), histories.size, D) * (1.0f / config_.temperature)) *
-      nn::MapConstMat<float>(item_embedding_->data() + D, N, D).transpose();
+  nn::parallel_product(
+      nn::MapMat<float>(out, histories.size, N),
+      nn::MapConstMat<float>(H.data(), histories.size, D) * (1.0f / config_.temperature),
+      nn::MapConstMat<float>(item_embedding_->data() + D, N, D).transpose());
 }
 
 void SequenceModel::score_part(const HistoryBatch& histories, float* out, int which) const {
@@ -326,9 +328,10 @@ void SequenceModel::score_part(const HistoryBatch& histories, float* out, int wh
   const int64_t D = config_.dim, N = config_.num_items;
   nn::FloatBuffer H(histories.size * D);
   encode(histories, H.data());  // also leaves the tower's evaluation-mode parts
-  nn::MapMat<float>(out, histories.size, N).noalias() =
-      (nn::MapConstMat<float>(H.data(), histories.size, D) * (1.0f / config_.temperature)) *
-      nn::MapConstMat<float>(tower_->part(which), N, D).transpose();
+  nn::parallel_product(
+      nn::MapMat<float>(out, histories.size, N),
+      nn::MapConstMat<float>(H.data(), histories.size, D) * (1.0f / config_.temperature),
+      nn::MapConstMat<float>(tower_->part(which), N, D).transpose());
 }
 
 }  // namespace sessrec

@@ -1,4 +1,5 @@
-// Multi-head scaled dot-product self-attention with causal and key-padding masks.
+// Multi-head scaled dot-product self-attention with causal and key-padding masks, over padded
+// [B, T] batches or over packed sequences (rows offsets[b] .. offsets[b+1]-1, no padding).
 // A query whose every key is masked (e.g. a padding position) gets zero weights and output.
 #pragma once
 #include <cmath>
@@ -9,6 +10,103 @@
 
 namespace sessrec::nn {
 
+namespace detail {
+
+// One head of one sequence of Tn rows: query/key/value of row t at qkv + t*3C (+0 / +C / +2C)
+// + head offset; out row t at out + t*C + head offset; att [Tn, Tn]; key_valid [Tn] or null.
+template <typename T>
+void attend_forward(T* out, T* att, const T* qkv, const uint8_t* key_valid, int64_t Tn,
+                    int64_t C, int64_t hs, bool causal) {
+  const T scale = T(1) / std::sqrt(T(hs));
+  for (int64_t t = 0; t < Tn; ++t) {
+    const T* q = qkv + t * 3 * C;
+    T* row = att + t * Tn;
+    T max_score = -std::numeric_limits<T>::infinity();
+    const int64_t last = causal ? t : Tn - 1;
+    for (int64_t t2 = 0; t2 < Tn; ++t2) {
+      const bool open = t2 <= last && (key_valid == nullptr || key_valid[t2]);
+      if (!open) {
+        row[t2] = -std::numeric_limits<T>::infinity();
+        continue;
+      }
+      const T* k = qkv + t2 * 3 * C + C;
+      T s = 0;
+      for (int64_t i = 0; i < hs; ++i) s += q[i] * k[i];
+      row[t2] = s * scale;
+      if (row[t2] > max_score) max_score = row[t2];
+    }
+    T* o = out + t * C;
+    for (int64_t i = 0; i < hs; ++i) o[i] = T(0);
+    if (max_score == -std::numeric_limits<T>::infinity()) {
+      for (int64_t t2 = 0; t2 < Tn; ++t2) row[t2] = T(0);
+      continue;
+    }
+    T sum = 0;
+    for (int64_t t2 = 0; t2 < Tn; ++t2) {
+      row[t2] = row[t2] == -std::numeric_limits<T>::infinity() ? T(0)
+                                                               : std::exp(row[t2] - max_score);
+      sum += row[t2];
+    }
+    for (int64_t t2 = 0; t2 < Tn; ++t2) {
+      row[t2] /= sum;
+      if (row[t2] == T(0)) continue;
+      const T* v = qkv + t2 * 3 * C + 2 * C;
+      for (int64_t i = 0; i < hs; ++i) o[i] += row[t2] * v[i];
+    }
+  }
+}
+
+// Accumulates the head's dqkv (same layout as qkv) from dout (layout of out); datt [Tn] scratch.
+template <typename T>
+void attend_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int64_t Tn, int64_t C,
+                     int64_t hs, T* datt) {
+  const T scale = T(1) / std::sqrt(T(hs));
+  for (int64_t t = 0; t < Tn; ++t) {
+    const T* row = att + t * Tn;
+    const T* g = dout + t * C;
+    T weighted = 0;
+    for (int64_t t2 = 0; t2 < Tn; ++t2) {
+      if (row[t2] == T(0)) {
+        datt[t2] = 0;
+        continue;
+      }
+      const T* v = qkv + t2 * 3 * C + 2 * C;
+      T* dv = dqkv + t2 * 3 * C + 2 * C;
+      T s = 0;
+      for (int64_t i = 0; i < hs; ++i) {
+        s += g[i] * v[i];
+        dv[i] += row[t2] * g[i];
+      }
+      datt[t2] = s;
+      weighted += row[t2] * s;
+    }
+    const T* q = qkv + t * 3 * C;
+    T* dq = dqkv + t * 3 * C;
+    for (int64_t t2 = 0; t2 < Tn; ++t2) {
+      if (row[t2] == T(0)) continue;
+      const T dpre = row[t2] * (datt[t2] - weighted) * scale;
+      const T* k = qkv + t2 * 3 * C + C;
+      T* dk = dqkv + t2 * 3 * C + C;
+      for (int64_t i = 0; i < hs; ++i) {
+        dq[i] += dpre * k[i];
+        dk[i] += dpre * q[i];
+      }
+    }
+  }
+}
+
+// Start of each sequence's probabilities in a packed att buffer: H * sum of earlier lengths^2.
+inline std::vector<int64_t> packed_att_offsets(const int64_t* offsets, int64_t B, int64_t H) {
+  std::vector<int64_t> start(B + 1, 0);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t len = offsets[b + 1] - offsets[b];
+    start[b + 1] = start[b] + H * len * len;
+  }
+  return start;
+}
+
+}  // namespace detail
+
 // qkv [B, T, 3C] = (q | k | v); out [B, T, C]; att [B, H, T, T] caches the probabilities.
 // key_valid [B, T]: 1 for real positions, 0 for padding (null: all valid).
 template <typename T>
@@ -16,46 +114,13 @@ void attention_forward(T* out, T* att, const T* qkv, const uint8_t* key_valid, i
                        int64_t Tn, int64_t C, int64_t H, bool causal) {
   KernelTimer timer(Kernel::Attention);
   const int64_t hs = C / H;
-  const T scale = T(1) / std::sqrt(T(hs));
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
-      for (int64_t t = 0; t < Tn; ++t) {
-        const T* q = qkv + (b * Tn + t) * 3 * C + h * hs;
-        T* row = att + ((b * H + h) * Tn + t) * Tn;
-        T max_score = -std::numeric_limits<T>::infinity();
-        const int64_t last = causal ? t : Tn - 1;
-        for (int64_t t2 = 0; t2 < Tn; ++t2) {
-          const bool open = t2 <= last && (key_valid == nullptr || key_valid[b * Tn + t2]);
-          if (!open) {
-            row[t2] = -std::numeric_limits<T>::infinity();
-            continue;
-          }
-          const T* k = qkv + (b * Tn + t2) * 3 * C + C + h * hs;
-          T s = 0;
-          for (int64_t i = 0; i < hs; ++i) s += q[i] * k[i];
-          row[t2] = s * scale;
-          if (row[t2] > max_score) max_score = row[t2];
-        }
-        T* o = out + (b * Tn + t) * C + h * hs;
-        for (int64_t i = 0; i < hs; ++i) o[i] = T(0);
-        if (max_score == -std::numeric_limits<T>::infinity()) {
-          for (int64_t t2 = 0; t2 < Tn; ++t2) row[t2] = T(0);
-          continue;
-        }
-        T sum = 0;
-        for (int64_t t2 = 0; t2 < Tn; ++t2) {
-          row[t2] = row[t2] == -std::numeric_limits<T>::infinity() ? T(0)
-                                                                   : std::exp(row[t2] - max_score);
-          sum += row[t2];
-        }
-        for (int64_t t2 = 0; t2 < Tn; ++t2) {
-          row[t2] /= sum;
-          if (row[t2] == T(0)) continue;
-          const T* v = qkv + (b * Tn + t2) * 3 * C + 2 * C + h * hs;
-          for (int64_t i = 0; i < hs; ++i) o[i] += row[t2] * v[i];
-        }
-      }
+      detail::attend_forward(out + b * Tn * C + h * hs, att + (b * H + h) * Tn * Tn,
+                             qkv + b * Tn * 3 * C + h * hs,
+                             key_valid == nullptr ? nullptr : key_valid + b * Tn, Tn, C, hs,
+                             causal);
 }
 
 // Accumulates dqkv [B, T, 3C] from dout [B, T, C] and the cached probabilities.
@@ -64,43 +129,53 @@ void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int6
                         int64_t Tn, int64_t C, int64_t H) {
   KernelTimer timer(Kernel::Attention);
   const int64_t hs = C / H;
-  const T scale = T(1) / std::sqrt(T(hs));
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
       std::vector<T> datt(Tn);
-      for (int64_t t = 0; t < Tn; ++t) {
-        const T* row = att + ((b * H + h) * Tn + t) * Tn;
-        const T* g = dout + (b * Tn + t) * C + h * hs;
-        T weighted = 0;
-        for (int64_t t2 = 0; t2 < Tn; ++t2) {
-          if (row[t2] == T(0)) {
-            datt[t2] = 0;
-            continue;
-          }
-          const T* v = qkv + (b * Tn + t2) * 3 * C + 2 * C + h * hs;
-          T* dv = dqkv + (b * Tn + t2) * 3 * C + 2 * C + h * hs;
-          T s = 0;
-          for (int64_t i = 0; i < hs; ++i) {
-            s += g[i] * v[i];
-            dv[i] += row[t2] * g[i];
-          }
-          datt[t2] = s;
-          weighted += row[t2] * s;
-        }
-        const T* q = qkv + (b * Tn + t) * 3 * C + h * hs;
-        T* dq = dqkv + (b * Tn + t) * 3 * C + h * hs;
-        for (int64_t t2 = 0; t2 < Tn; ++t2) {
-          if (row[t2] == T(0)) continue;
-          const T dpre = row[t2] * (datt[t2] - weighted) * scale;
-          const T* k = qkv + (b * Tn + t2) * 3 * C + C + h * hs;
-          T* dk = dqkv + (b * Tn + t2) * 3 * C + C + h * hs;
-          for (int64_t i = 0; i < hs; ++i) {
-            dq[i] += dpre * k[i];
-            dk[i] += dpre * q[i];
-          }
-        }
-      }
+      detail::attend_backward(dqkv + b * Tn * 3 * C + h * hs, dout + b * Tn * C + h * hs,
+                              qkv + b * Tn * 3 * C + h * hs, att + (b * H + h) * Tn * Tn, Tn, C,
+                              hs, datt.data());
+    }
+}
+
+// Packed sequences: sequence b is rows offsets[b] .. offsets[b+1]-1 of qkv [R, 3C] and
+// out [R, C], all of them real. att holds packed_attention_size(offsets, B, H) probabilities.
+inline int64_t packed_attention_size(const int64_t* offsets, int64_t B, int64_t H) {
+  return detail::packed_att_offsets(offsets, B, H)[B];
+}
+
+template <typename T>
+void attention_forward_packed(T* out, T* att, const T* qkv, const int64_t* offsets, int64_t B,
+                              int64_t C, int64_t H, bool causal) {
+  KernelTimer timer(Kernel::Attention);
+  const int64_t hs = C / H;
+  const std::vector<int64_t> start = detail::packed_att_offsets(offsets, B, H);
+  // Work grows with length^2, so hand out (sequence, head) pairs dynamically.
+#pragma omp parallel for collapse(2) schedule(dynamic, 4)
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t r0 = offsets[b], len = offsets[b + 1] - offsets[b];
+      detail::attend_forward(out + r0 * C + h * hs, att + start[b] + h * len * len,
+                             qkv + r0 * 3 * C + h * hs, static_cast<const uint8_t*>(nullptr),
+                             len, C, hs, causal);
+    }
+}
+
+template <typename T>
+void attention_backward_packed(T* dqkv, const T* dout, const T* qkv, const T* att,
+                               const int64_t* offsets, int64_t B, int64_t C, int64_t H) {
+  KernelTimer timer(Kernel::Attention);
+  const int64_t hs = C / H;
+  const std::vector<int64_t> start = detail::packed_att_offsets(offsets, B, H);
+#pragma omp parallel for collapse(2) schedule(dynamic, 4)
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t r0 = offsets[b], len = offsets[b + 1] - offsets[b];
+      std::vector<T> datt(len);
+      detail::attend_backward(dqkv + r0 * 3 * C + h * hs, dout + r0 * C + h * hs,
+                              qkv + r0 * 3 * C + h * hs, att + start[b] + h * len * len, len, C,
+                              hs, datt.data());
     }
 }
 

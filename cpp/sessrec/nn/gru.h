@@ -22,7 +22,7 @@ void gru_forward(T* h_out, T* gates, T* hn, const T* x_proj, const T* W_hh, cons
   MatrixRM<T> h_prev = MatrixRM<T>::Zero(B, H), hh(B, 3 * H);
   MapConstMat<T> W(W_hh, 3 * H, H);
   for (int64_t t = 0; t < Tn; ++t) {
-    hh.noalias() = h_prev * W.transpose();
+    parallel_product(hh, h_prev, W.transpose());
     hh.rowwise() += MapConstVec<T>(b_hh, 3 * H).transpose();
 #pragma omp parallel for schedule(static)
     for (int64_t b = 0; b < B; ++b) {
@@ -77,8 +77,8 @@ void gru_backward(T* dx_proj, T* dW_hh, T* db_hh, const T* dh_out, const T* h_ou
         dh(b, j) = d * z;  // the direct path h' = ... + z * h
       }
     }
-    dh.noalias() += dhh * W;
-    dW.noalias() += dhh.transpose() * h_prev;
+    parallel_product(dh, dhh, W, true);
+    parallel_product(dW, dhh.transpose(), h_prev, true);
     MapVec<T>(db_hh, 3 * H) += dhh.colwise().sum().transpose();
   }
 }

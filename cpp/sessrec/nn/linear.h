@@ -10,7 +10,7 @@ template <typename T>
 void linear_forward(T* out, const T* in, const T* W, const T* b, int64_t N, int64_t I, int64_t O) {
   KernelTimer timer(Kernel::Linear);
   MapMat<T> Y(out, N, O);
-  Y.noalias() = MapConstMat<T>(in, N, I) * MapConstMat<T>(W, O, I).transpose();
+  parallel_product(Y, MapConstMat<T>(in, N, I), MapConstMat<T>(W, O, I).transpose());
   if (b != nullptr) Y.rowwise() += MapConstVec<T>(b, O).transpose();
 }
 
@@ -21,8 +21,9 @@ void linear_backward(T* din, T* dW, T* db, const T* dout, const T* in, const T* 
                      int64_t I, int64_t O) {
   KernelTimer timer(Kernel::Linear);
   MapConstMat<T> dY(dout, N, O);
-  if (din != nullptr) MapMat<T>(din, N, I).noalias() += dY * MapConstMat<T>(W, O, I);
-  if (dW != nullptr) MapMat<T>(dW, O, I).noalias() += dY.transpose() * MapConstMat<T>(in, N, I);
+  if (din != nullptr) parallel_product(MapMat<T>(din, N, I), dY, MapConstMat<T>(W, O, I), true);
+  if (dW != nullptr)
+    parallel_product(MapMat<T>(dW, O, I), dY.transpose(), MapConstMat<T>(in, N, I), true);
   if (db != nullptr) MapVec<T>(db, O) += dY.colwise().sum().transpose();
 }
 
