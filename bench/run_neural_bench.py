@@ -19,8 +19,9 @@ throughput
     work only. torch runs under every thread setting of TORCH_SETTINGS, with OpenBLAS's core
     type as the environment sets it and as OpenBLAS detects it; the fastest is the ratio's
     denominator. For sessrec it also counts the FLOPs of a step analytically (the FLOPs sessrec
-    executes: GEMMs over all B x T padded positions, attention over the causal, key-masked pairs
-    it visits, four M x N x D GEMMs in the full softmax) and breaks a step down by kernel family
+    executes: SASRec's GEMMs and causal attention pairs over the real positions only, as it
+    packs them, GRU4Rec's GEMMs over all B x T padded positions, four M x N x D GEMMs in the
+    full softmax) and breaks a step down by kernel family
     with _core.profile_report() (a second pass over the timed batches, profiler on). The
     machine's GEMM peak is the best float32 GFLOP/s of a large matmul with NumPy and torch.
 quality
@@ -166,19 +167,19 @@ def step_flops(name: str, lengths: np.ndarray, num_items: int) -> dict[str, floa
     by kernel family (the names of _core.profile_report). A GEMM of m x k by k x n is 2mkn; a
     linear layer costs 3 GEMMs (forward, input gradient, weight gradient); the full softmax 4
     (logits, logits recomputed for the gradient, dE, dH); attention 12 x dim per visited
-    (query, key) pair (QK and AV forward, dV, dP, dQ and dK backward)."""
+    (query, key) pair (QK and AV forward, dV, dP, dQ and dK backward). SASRec runs on the real
+    positions only (packed sequences), GRU4Rec on every padded position of the batch."""
     lengths = lengths.astype(np.float64)
-    D, rows = HP["dim"], len(lengths) * lengths.max()  # every padded position goes through
+    D = HP["dim"]
     flops = {"softmax loss": 4 * 2 * lengths.sum() * num_items * D}
     if name == "sasrec":
-        F, T = HP["ffn_dim"], lengths.max()
+        F, rows = HP["ffn_dim"], lengths.sum()
         per_row = D * 3 * D + D * D + 2 * D * F
         flops["linear (GEMM)"] = HP["layers"] * 3 * 2 * rows * per_row
-        # Query t < L sees keys 0..t; a padding query (t >= L) sees the L real keys.
-        pairs = np.sum(lengths * (lengths + 1) / 2 + (T - lengths) * lengths)
+        pairs = np.sum(lengths * (lengths + 1) / 2)  # query t sees keys 0..t
         flops["attention"] = HP["layers"] * 12 * pairs * D
     else:
-        H = HP["hidden"]
+        H, rows = HP["hidden"], len(lengths) * lengths.max()
         flops["linear (GEMM)"] = 3 * 2 * rows * (D * 3 * H + H * D)
         flops["gru recurrence"] = 3 * 2 * rows * H * 3 * H
     return flops

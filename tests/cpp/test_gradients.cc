@@ -399,6 +399,33 @@ TEST(Gradients, CandidateSoftmaxWithLogQAndWeightedPositives) {
   expect_gradient(E, dE, loss, "dE");
 }
 
+
+// The dense path (full logit matrix, GEMMs) gives the candidate-list loss and gradients, with
+// a repeated candidate in a row, an unused slot, weighted positives and logQ.
+TEST(Gradients, CandidateSoftmaxDenseMatchesGathered) {
+  const int64_t B = 3, M = 5, D = 3, V = 7;
+  Vec H = random_vec(B * D, 43), E = random_vec(V * D, 44);
+  const int32_t cand[] = {1, 2, 3, 3, 4, 5, 6, 1, 2, -1, 3, 4, 6, 6, 0};
+  const double label[] = {1, 0, 0, 0, 0, 1, 0.5, 0, 0, 0, 1, 0, 0, 0, 0};
+  Vec logq = random_vec(B * M, 45, 0.3);
+  auto loss = [&] {
+    return loss::candidate_softmax_dense<double>(nullptr, nullptr, H.data(), E.data(), cand,
+                                                 label, logq.data(), B, M, D, V);
+  };
+  Vec dH(H.size(), 0), dE(E.size(), 0), gH(H.size(), 0), gE(E.size(), 0);
+  const double dense = loss::candidate_softmax_dense<double>(
+      dH.data(), dE.data(), H.data(), E.data(), cand, label, logq.data(), B, M, D, V);
+  const double gathered = loss::candidate_softmax<double>(gH.data(), gE.data(), H.data(),
+                                                          E.data(), cand, label, logq.data(), B,
+                                                          M, D);
+  EXPECT_NEAR(dense, gathered, 1e-12);
+  for (size_t i = 0; i < dH.size(); ++i) EXPECT_NEAR(dH[i], gH[i], 1e-12);
+  for (size_t i = 0; i < dE.size(); ++i) EXPECT_NEAR(dE[i], gE[i], 1e-12);
+  expect_gradient(H, dH, loss, "dH");
+  expect_gradient(E, dE, loss, "dE");
+  EXPECT_TRUE(loss::prefer_dense_candidates(5556, 864, 3635));
+  EXPECT_FALSE(loss::prefer_dense_candidates(5556, 864, 1000000));
+}
 TEST(Gradients, InfoNCEBceMse) {
   const int64_t B = 4, D = 3;
   Vec a = random_vec(B * D, 36), p = random_vec(B * D, 37);

@@ -168,4 +168,4 @@ class TestNFRecConcat(RecommenderContractMixin):
 class TestAlterRec(RecommenderContractMixin):
     make = staticmethod(lambda: sr.models.AlterRec(dim=16, layers=1, heads=2, ffn_dim=32,
                                                    max_len=20, text_dim=16, m_random=1, m_gap=1,
-                                                   m_max=4, k1=5, k2=60, p=2))
+                                                   m_max=4, k1=5, k2=60, p=2, alpha=0.5))

@@ -162,15 +162,44 @@ def test_alterrec_trains_in_turn_and_records_each_network(small_split):
     assert (h.loc[h["negatives"] == "hard", "mining_seconds"] > 0).all()
     for name in ("id", "text", "fused"):
         assert f"valid_{name}_NDCG@20" in h
-    # The blend is alpha * y_ID + (1 - alpha) * y_text of the two networks' own scores.
+    # The blend is alpha * y_ID + (1 - alpha) * y_text of the two networks' own scores, with
+    # alpha chosen on the validation part (the default alpha="valid").
+    assert model.alpha_ in sr.models.alterrec.ALPHA_GRID
+    assert set(h["alpha"]) <= set(sr.models.alterrec.ALPHA_GRID)
     sessions = [[1, 2, 3], [7]]
-    blend = 0.5 * model.network("id").score(sessions) + 0.5 * model.network("text").score(sessions)
+    a = model.alpha_
+    blend = a * model.network("id").score(sessions) + (1 - a) * model.network("text").score(sessions)
     np.testing.assert_allclose(model.score(sessions), blend, rtol=1e-5, atol=1e-5)
     # Same seed, same threads: the same model.
     again = sr.models.AlterRec(dim=16, layers=1, heads=2, ffn_dim=32, max_len=20, text_dim=16,
                                m_random=1, m_gap=1, m_max=4, k1=5, k2=60, p=2, seed=0)
     again.fit(train, valid, progress=False)
     np.testing.assert_array_equal(again.score(sessions), model.score(sessions))
+
+
+def test_alterrec_alpha_search_agrees_with_evaluate(small_split):
+    """The alpha grid's ranks come from the networks' score matrices in Python; they must give
+    what sr.evaluate gives through the C++ scorers: alpha 1 = the ID network, 0 = the text
+    network, and the chosen alpha = the fitted blend, which is the grid's best."""
+    train, valid, _ = small_split
+    small = dict(dim=16, layers=1, heads=2, ffn_dim=32, max_len=20, text_dim=16, m_random=1,
+                 m_gap=1, m_max=3, k1=5, k2=60, seed=3)
+    model = sr.models.AlterRec(**small).fit(train, valid, progress=False)
+    grid = model.validation_by_alpha(valid)
+    assert sorted(grid) == list(sr.models.alterrec.ALPHA_GRID)
+
+    def ndcg(m):
+        return sr.evaluate(m, valid, k=(20,), progress=False).loc[("overall", "all"), "NDCG@20"]
+
+    assert grid[1.0] == pytest.approx(ndcg(model.network("id")), abs=1e-9)
+    assert grid[0.0] == pytest.approx(ndcg(model.network("text")), abs=1e-9)
+    assert grid[model.alpha_] == pytest.approx(ndcg(model), abs=1e-3)
+    assert grid[model.alpha_] == max(grid.values())
+    # A fixed alpha stays fixed, is reported in the history and is saved with the model.
+    fixed = sr.models.AlterRec(alpha=0.3, **small).fit(train, valid, progress=False)
+    assert fixed.alpha_ == 0.3 and set(fixed.history_["alpha"]) == {0.3}
+    with pytest.warns(UserWarning, match="validation"):
+        sr.models.AlterRec(**small).fit(train, epochs=1, progress=False)
 
 
 def test_alterrec_rejects_bad_settings():

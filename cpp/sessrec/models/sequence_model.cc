@@ -256,9 +256,14 @@ float SequenceModel::mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dou
   seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   nn::Parameter& E = *item_embedding_;
-  const float loss = loss::candidate_softmax(loss_grad_.data(), E.gradient(), loss_input_.data(),
-                                             E.data(), cand.data(), label.data(),
-                                             static_cast<const float*>(nullptr), M, C, D);
+  const float* no_logq = nullptr;
+  const float loss =
+      loss::prefer_dense_candidates(M, C, N + 1)
+          ? loss::candidate_softmax_dense(loss_grad_.data(), E.gradient(), loss_input_.data(),
+                                          E.data(), cand.data(), label.data(), no_logq, M, C, D,
+                                          N + 1)
+          : loss::candidate_softmax(loss_grad_.data(), E.gradient(), loss_input_.data(), E.data(),
+                                    cand.data(), label.data(), no_logq, M, C, D);
   for (int32_t id : cand)
     if (id > 0) E.touch_row(id);
   scatter_output_gradient(batch, dout);

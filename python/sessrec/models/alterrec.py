@@ -20,20 +20,31 @@ embeddings, the text network by an MLP over the items' text features followed by
 
 Defaults follow the authors' released configuration where this library has the same knob (k1 50,
 k2 5000, half the k2 - k1 negatives hard and half random, p 4 with beta 0.1 when augmenting,
-alpha 0.5, alternation every 2 epochs, 20 epochs, lr 1e-3). Two differ: m_random is 2 for each
-network (the released code trains the ID network 2 epochs with random negatives and the text
-network never), and the text network's temperature is 1.0 where the released code divides text
-logits by 0.07 (here both item tables are LayerNorm'd, so the two networks' logits share a scale
-without it; 0.07 has not been compared on validation data yet). For a catalogue smaller than
-4 * k2, k2 is capped at a quarter of the catalogue and k1 at a twentieth of k2 (at least p + 1),
-and the negative counts follow the capped window: on online_retail's 3,634 items that gives k1 45,
-k2 908 and 431 hard + 432 random negatives. The logits of each network are divided by its
-temperature (``temperature_id``, ``temperature_text``) in training, scoring and the blend.
+alternation every 2 epochs, 20 epochs, lr 1e-3). Three differ:
+
+- m_random is 2 for each network (the released code trains the ID network 2 epochs with random
+  negatives and the text network never);
+- temperatures: both item tables end in LayerNorm, so by default both networks divide their
+  logits by sqrt(dim) (``NeuralRecommender.temperature``; the released code divides text logits
+  by 0.07). With 1.0 the softmax saturates from the first step: on online_retail the text
+  network's first epoch destroyed its content prior and AlterRec lost to the ID-only model
+  (bench/RESULTS.md, "AlterRec findings");
+- alpha: "valid" (default) picks the blend weight from ALPHA_GRID (0, 0.1, ..., 1) on the
+  validation part after every epoch, and the epoch kept is the one with the best blend at its
+  best alpha. The paper tunes alpha per dataset; the released default is 0.5, which is what a
+  fit without a validation part uses. A number fixes alpha.
+
+For a catalogue smaller than 4 * k2, k2 is capped at a quarter of the catalogue and k1 at a
+twentieth of k2 (at least p + 1), and the negative counts follow the capped window: on
+online_retail's 3,634 items that gives k1 45, k2 908 and 431 hard + 432 random negatives. The
+logits of each network are divided by its temperature (``temperature_id``,
+``temperature_text``; None: sqrt(dim)) in training, scoring and the blend.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import warnings
+from typing import Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -44,6 +55,11 @@ from .base import Recommender, ScorerView
 from .neural import BestEpoch, SASRec
 
 NETWORKS = ("id", "text")
+# Blend weights compared on the validation part when alpha="valid"; 1.0 is the ID network
+# alone, 0.0 the text network alone.
+ALPHA_GRID = tuple(round(0.1 * i, 1) for i in range(11))
+# Validation rows scored per block by the alpha search (two blocks of rows x items floats).
+_GRID_ROWS = 512
 
 
 class AlterRec(Recommender):
@@ -54,7 +70,8 @@ class AlterRec(Recommender):
     ``text_dim``, ``text_hidden``, ``text_dropout``, ``vocab_size``, ``token_dim``.
     Alternation: ``m_random``, ``m_gap``, ``m_max``, ``negatives`` ("hard" or "random"), ``k1``,
     ``k2``, ``num_hard``, ``num_random`` (None: half of k2 - k1 each), ``p``, ``beta``,
-    ``alpha``, ``temperature_id``, ``temperature_text``. Training: ``batch_size``, ``lr``,
+    ``alpha`` (a number, or "valid": chosen on the validation part; the one in use is
+    ``alpha_``), ``temperature_id``, ``temperature_text`` (None: sqrt(dim)). Training: ``batch_size``, ``lr``,
     ``lr_text`` (None: ``lr``), ``metric`` (validation metric of the blend used to keep the
     best epoch), ``patience`` (epochs without improvement before stopping; None: run to
     ``m_max``), ``seed``, ``threads``.
@@ -87,9 +104,9 @@ class AlterRec(Recommender):
         num_random: Optional[int] = None,
         p: int = 0,
         beta: float = 0.1,
-        alpha: float = 0.5,
-        temperature_id: float = 1.0,
-        temperature_text: float = 1.0,
+        alpha: Union[float, str] = "valid",
+        temperature_id: Optional[float] = None,
+        temperature_text: Optional[float] = None,
         batch_size: int = 256,
         lr: float = 1e-3,
         lr_text: Optional[float] = None,
@@ -112,9 +129,11 @@ class AlterRec(Recommender):
             raise ValueError("need m_random >= 0, m_gap >= 1 and m_max >= 1")
         if not 0 <= k1 < k2:
             raise ValueError(f"need 0 <= k1 < k2, got k1={k1}, k2={k2}")
-        if p < 0 or beta < 0 or not 0 <= alpha <= 1:
-            raise ValueError("need p >= 0, beta >= 0 and 0 <= alpha <= 1")
-        if temperature_id <= 0 or temperature_text <= 0:
+        if p < 0 or beta < 0:
+            raise ValueError("need p >= 0 and beta >= 0")
+        if alpha != "valid" and not (isinstance(alpha, (int, float)) and 0 <= alpha <= 1):
+            raise ValueError(f"alpha must be in [0, 1] or 'valid', got {alpha!r}")
+        if any(t is not None and t <= 0 for t in (temperature_id, temperature_text)):
             raise ValueError("temperatures must be positive")
         common = dict(
             dim=dim, layers=layers, heads=heads, ffn_dim=ffn_dim, max_len=max_len,
@@ -132,6 +151,8 @@ class AlterRec(Recommender):
         }
         self.epochs_done = 0
         self.history_: Optional[pd.DataFrame] = None
+        # The blend weight in use: the fixed alpha, or the one chosen on validation.
+        self.alpha_: float = 0.5 if alpha == "valid" else float(alpha)
 
     # -------------------------------------------------------------------------- schedule
     def mining_window(self, num_items: int) -> dict:
@@ -174,12 +195,19 @@ class AlterRec(Recommender):
         if train.sessions.num_events == 0:
             raise ValueError(f"{train.dataset_name}: the training part has no events")
         p = self.params
+        if valid is None and p["alpha"] == "valid":
+            warnings.warn("AlterRec: alpha='valid' needs a validation part; blending with "
+                          f"alpha={self.alpha_}", stacklevel=2)
         units = {name: net._start_training(train) for name, net in self.networks.items()}
         self.catalog = train.catalog
         mining = self.mining_window(train.num_items)
         history = [] if self.history_ is None else self.history_.to_dict("records")
         best = BestEpoch(p["patience"])
-        snapshot = lambda: {n: m._core.get_parameters() for n, m in self.networks.items()}  # noqa: E731
+
+        def snapshot():
+            return {"alpha": self.alpha_,
+                    **{n: m._core.get_parameters() for n, m in self.networks.items()}}
+
         n_epochs = p["m_max"] - self.epochs_done if epochs is None else epochs
         for _ in range(max(0, n_epochs)):
             trained, hard = self.schedule(self.epochs_done)
@@ -200,16 +228,47 @@ class AlterRec(Recommender):
             stop = False
             if valid is not None:
                 metric = net.metric_column
-                for name in ("id", "text", "fused"):
-                    row[f"valid_{name}_{metric}"] = net.validation_score(valid, self.network(name))
+                by_alpha = self.validation_by_alpha(valid)
+                if p["alpha"] == "valid":  # the best weight; ties go to the one nearest 0.5
+                    self.alpha_ = max(by_alpha, key=lambda a: (by_alpha[a], -abs(a - 0.5)))
+                row[f"valid_id_{metric}"] = by_alpha[1.0]
+                row[f"valid_text_{metric}"] = by_alpha[0.0]
+                row[f"valid_fused_{metric}"] = by_alpha[self.alpha_]
+                row["alpha"] = self.alpha_
                 stop = best.update(row[f"valid_fused_{metric}"], snapshot)
             history.append(row)
             self.history_ = pd.DataFrame(history)
             if stop:
                 break
-        for name, values in (best.weights or {}).items():
-            self.networks[name]._core.set_parameters(values)
+        if best.weights is not None:
+            self.alpha_ = best.weights["alpha"]
+            for name in NETWORKS:
+                self.networks[name]._core.set_parameters(best.weights[name])
         return self
+
+    def validation_by_alpha(self, valid: SessionSet) -> dict[float, float]:
+        """The validation ``metric`` of the blend for every alpha of ALPHA_GRID (and the fixed
+        alpha, if one is set). Each network scores the validation examples once; the blends are
+        ranked from those scores (pessimistic ties, as ``sr.evaluate``): alpha 1.0 is the ID
+        network alone, 0.0 the text network alone."""
+        self._check_catalog(valid)
+        name, _, k = self.params["metric"].partition("@")
+        ex = valid.examples()
+        begin, end = np.asarray(ex.begin), np.asarray(ex.end)
+        items = np.asarray(valid.sessions.items)
+        alphas = sorted(set(ALPHA_GRID) | {self.alpha_})
+        ranks = {a: np.empty(len(begin)) for a in alphas}
+        ids, text = (self.networks[n]._core for n in NETWORKS)
+        for first in range(0, len(begin), _GRID_ROWS):
+            b, e = begin[first:first + _GRID_ROWS], end[first:first + _GRID_ROWS]
+            y_id, y_text = ids.score(items, b, e), text.score(items, b, e)
+            for a in alphas:
+                w = np.float32(a)  # as the C++ blend: float32 weights alpha and 1 - alpha
+                ranks[a][first:first + len(b)] = _core.ranks_from_scores(
+                    w * y_id + (np.float32(1) - w) * y_text, items[e], (items, b, e),
+                    "pessimistic", False)
+        return {a: float(_core.rank_metric_values(name.lower(), r, int(k)).mean())
+                for a, r in ranks.items()}
 
     def _fit(self, train):  # fit() is overridden; kept for the base-class contract
         self.fit(train)
@@ -218,7 +277,7 @@ class AlterRec(Recommender):
     def _scorer(self):
         # Built per call: it only holds the two cores (which load() replaces) and alpha.
         ids, text = (self.networks[n]._core for n in NETWORKS)
-        return _core.BlendScorer(ids, text, float(self.params["alpha"]))
+        return _core.BlendScorer(ids, text, float(self.alpha_))
 
     def network(self, which: str) -> Recommender:
         """"id" or "text": that network alone ("ID in AlterRec", "text in AlterRec"); "fused":
@@ -237,6 +296,7 @@ class AlterRec(Recommender):
         for name, net in self.networks.items():
             arrays.update({f"{name}/{k}": v for k, v in net._state().items()})
         arrays["epochs_done"] = np.array([self.epochs_done], dtype=np.int64)
+        arrays["alpha"] = np.array([self.alpha_], dtype=np.float64)
         return arrays
 
     def _set_state(self, arrays):
@@ -248,3 +308,4 @@ class AlterRec(Recommender):
             net.catalog = self.catalog
             net._set_state(part)
         self.epochs_done = int(arrays["epochs_done"][0])
+        self.alpha_ = float(arrays["alpha"][0])
