@@ -285,8 +285,11 @@ void bind_models(py::module_& m) {
            py::arg("sampler") = "uniform", py::arg("temperature") = 1.0f, py::arg("tower") = py::none());
 
   py::class_<BlendScorer, SessionScorer, std::shared_ptr<BlendScorer>>(m, "BlendScorer")
-      .def(py::init<std::shared_ptr<const SessionScorer>, std::shared_ptr<const SessionScorer>, float>(),
-           py::arg("a"), py::arg("b"), py::arg("alpha"), "alpha * a + (1 - alpha) * b")
+      .def(py::init<std::shared_ptr<const SessionScorer>, std::shared_ptr<const SessionScorer>, float,
+                    std::vector<uint8_t>>(),
+           py::arg("a"), py::arg("b"), py::arg("alpha"), py::arg("b_only") = std::vector<uint8_t>{},
+           "alpha * a + (1 - alpha) * b; b alone for the items flagged in b_only (one flag per "
+           "item, or empty)")
       .def_property_readonly("alpha", &BlendScorer::alpha);
   py::class_<PartScorer, SessionScorer, std::shared_ptr<PartScorer>>(m, "PartScorer")
       .def(py::init<std::shared_ptr<const SequenceModel>, int>(), py::arg("model"), py::arg("which"),

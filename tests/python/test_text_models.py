@@ -168,7 +168,9 @@ def test_alterrec_trains_in_turn_and_records_each_network(small_split):
     assert set(h["alpha"]) <= set(sr.models.alterrec.ALPHA_GRID)
     sessions = [[1, 2, 3], [7]]
     a = model.alpha_
-    blend = a * model.network("id").score(sessions) + (1 - a) * model.network("text").score(sessions)
+    y_text = model.network("text").score(sessions)
+    blend = np.where(model.text_only_items_.astype(bool), y_text,
+                     a * model.network("id").score(sessions) + (1 - a) * y_text)
     np.testing.assert_allclose(model.score(sessions), blend, rtol=1e-5, atol=1e-5)
     # Same seed, same threads: the same model.
     again = sr.models.AlterRec(dim=16, layers=1, heads=2, ffn_dim=32, max_len=20, text_dim=16,
@@ -179,8 +181,8 @@ def test_alterrec_trains_in_turn_and_records_each_network(small_split):
 
 def test_alterrec_alpha_search_agrees_with_evaluate(small_split):
     """The alpha grid's ranks come from the networks' score matrices in Python; they must give
-    what sr.evaluate gives through the C++ scorers: alpha 1 = the ID network, 0 = the text
-    network, and the chosen alpha = the fitted blend, which is the grid's best."""
+    what sr.evaluate gives through the C++ blend: alpha 0 = the text network, and the chosen
+    alpha and alpha 1 = the fitted blend at those weights; the chosen one is the grid's best."""
     train, valid, _ = small_split
     small = dict(dim=16, layers=1, heads=2, ffn_dim=32, max_len=20, text_dim=16, m_random=1,
                  m_gap=1, m_max=3, k1=5, k2=60, seed=3)
@@ -191,10 +193,12 @@ def test_alterrec_alpha_search_agrees_with_evaluate(small_split):
     def ndcg(m):
         return sr.evaluate(m, valid, k=(20,), progress=False).loc[("overall", "all"), "NDCG@20"]
 
-    assert grid[1.0] == pytest.approx(ndcg(model.network("id")), abs=1e-9)
     assert grid[0.0] == pytest.approx(ndcg(model.network("text")), abs=1e-9)
     assert grid[model.alpha_] == pytest.approx(ndcg(model), abs=1e-3)
     assert grid[model.alpha_] == max(grid.values())
+    chosen, model.alpha_ = model.alpha_, 1.0  # the ID network, and text for untrained items
+    assert grid[1.0] == pytest.approx(ndcg(model), abs=1e-9)
+    model.alpha_ = chosen
     # A fixed alpha stays fixed, is reported in the history and is saved with the model.
     fixed = sr.models.AlterRec(alpha=0.3, **small).fit(train, valid, progress=False)
     assert fixed.alpha_ == 0.3 and set(fixed.history_["alpha"]) == {0.3}
@@ -223,3 +227,46 @@ def test_alterrec_curves_plot(small_split, tmp_path):
     assert len(fig.axes[0].lines) == 3
     with pytest.raises(ValueError, match="validation"):
         sr.plot_alterrec_curves(sr.models.AlterRec().fit(train, epochs=0, progress=False))
+
+
+def test_alterrec_resumes_mid_schedule_exactly(small_split, tmp_path):
+    """Saved after 3 of 5 epochs (mid-way through the hard-negative phase) and loaded, AlterRec
+    continues the schedule and ends with the weights of an uninterrupted run: the epoch counter,
+    both networks' Adam states, step counters (the mining RNG) and alpha are all in the file."""
+    train, _, _ = small_split
+    small = dict(dim=16, layers=1, heads=2, ffn_dim=32, max_len=20, text_dim=16, m_random=1,
+                 m_gap=1, m_max=5, k1=5, k2=60, p=2, alpha=0.4, seed=2)
+    straight = sr.models.AlterRec(**small).fit(train, progress=False)
+    first = sr.models.AlterRec(**small).fit(train, epochs=3, progress=False)
+    first.save(tmp_path / "alter.h5")
+    resumed = sr.load(tmp_path / "alter.h5")
+    assert resumed.epochs_done == 3 and resumed.alpha_ == 0.4
+    resumed.fit(train, progress=False)  # the remaining m_max - 3 epochs
+    # (the per-epoch history is not saved with the model: the resumed one holds its 2 epochs)
+    assert list(resumed.history_["network"]) == list(straight.history_["network"][3:])
+    for name in ("id", "text"):
+        a = straight.networks[name]._core.get_parameters()
+        b = resumed.networks[name]._core.get_parameters()
+        assert all(np.array_equal(a[k], b[k]) for k in a), name
+
+
+def test_alterrec_blend_recommends_items_never_seen_in_training():
+    """Items absent from the training part are scored by the text network alone, so the blend
+    reaches cold targets even when it leans on the ID network (alpha near 1)."""
+    data = sr.datasets.synthetic(num_items=400, num_sessions=4000, seed=1, cold_share=0.15,
+                                 cold_period=0.15, topic_drift=0.05, with_queries=False)
+    train, valid, test = data.split("time", valid=0.05, test=0.15)
+    model = sr.models.AlterRec(dim=16, layers=1, heads=2, ffn_dim=32, max_len=20, text_dim=16,
+                               text="subword", vocab_size=300, m_random=2, m_gap=1, m_max=5,
+                               k1=5, k2=60, alpha=0.9, seed=0).fit(train, progress=False)
+    cold = np.flatnonzero(np.asarray(train.train_counts) == 0)
+    warm = np.flatnonzero(np.asarray(train.train_counts) > 0)
+    assert len(cold) > 0 and list(np.flatnonzero(model.text_only_items_)) == list(cold)
+    sessions = [[int(warm[0]), int(warm[1])], [int(warm[2])]]
+    fused = model.score(sessions)
+    y_id, y_text = model.network("id").score(sessions), model.network("text").score(sessions)
+    np.testing.assert_allclose(fused[:, cold], y_text[:, cold], rtol=1e-6)
+    np.testing.assert_allclose(fused[:, warm], 0.9 * y_id[:, warm] + 0.1 * y_text[:, warm],
+                               rtol=1e-5, atol=1e-5)
+    table = sr.evaluate(model, test, k=(20,), progress=False)
+    assert table.loc[("cold", "cold"), "Hits@20"] > 0.05

@@ -1,10 +1,14 @@
 // Scorers composed from sequence models, so that evaluation ranks them with the same blocked
 // C++ code as every other model:
 //   BlendScorer   alpha * a + (1 - alpha) * b      (AlterRec's inference, y = a y_ID + (1-a)
-//   y_text) PartScorer    one part of a fused item tower   ("ID in NFRec", "text in NFRec")
+//                 y_text), and b alone for the items marked b_only (items that never occur in
+//                 training: their ID embedding was never trained, only pushed down as a
+//                 negative, so the ID score would bury them)
+//   PartScorer    one part of a fused item tower   ("ID in NFRec", "text in NFRec")
 #pragma once
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "sessrec/models/sequence_model.h"
 
@@ -12,8 +16,9 @@ namespace sessrec {
 
 class BlendScorer : public SessionScorer {
  public:
+  // b_only: empty, or one flag per item (1: score the item by b alone).
   BlendScorer(std::shared_ptr<const SessionScorer> a, std::shared_ptr<const SessionScorer> b,
-              float alpha);
+              float alpha, std::vector<uint8_t> b_only = {});
   int64_t num_items() const override { return a_->num_items(); }
   void score(const HistoryBatch& batch, float* out) const override;
   int64_t preferred_block_rows() const override {
@@ -24,6 +29,7 @@ class BlendScorer : public SessionScorer {
  private:
   std::shared_ptr<const SessionScorer> a_, b_;
   float alpha_;
+  std::vector<uint8_t> b_only_;
 };
 
 class PartScorer : public SessionScorer {

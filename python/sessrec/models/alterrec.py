@@ -14,7 +14,10 @@ embeddings, the text network by an MLP over the items' text features followed by
    ``num_random`` uniform negatives, in a softmax over [target, negatives];
 3. AlterRec_aug (``p > 0``) also adds the other network's top-``p`` items (the target excluded)
    as positives of weight ``beta``;
-4. inference blends y = alpha * y_ID + (1 - alpha) * y_text.
+4. inference blends y = alpha * y_ID + (1 - alpha) * y_text, except for items that never occur
+   in the training part: those are scored by the text network alone. Their ID embeddings were
+   never trained as positives, only pushed down as negatives, so any alpha > 0 would bury them
+   and the blend could never recommend a cold item (bench/RESULTS.md, "AlterRec findings").
 
 ``negatives="random"`` gives AlterRec_random: the same schedule with random negatives only.
 
@@ -153,6 +156,9 @@ class AlterRec(Recommender):
         self.history_: Optional[pd.DataFrame] = None
         # The blend weight in use: the fixed alpha, or the one chosen on validation.
         self.alpha_: float = 0.5 if alpha == "valid" else float(alpha)
+        # 1 for items absent from the training part: the blend scores them by text alone.
+        self.text_only_items_: Optional[np.ndarray] = None
+        self._blend = None  # (id core, text core, alpha, BlendScorer), rebuilt when one changes
 
     # -------------------------------------------------------------------------- schedule
     def mining_window(self, num_items: int) -> dict:
@@ -200,6 +206,7 @@ class AlterRec(Recommender):
                           f"alpha={self.alpha_}", stacklevel=2)
         units = {name: net._start_training(train) for name, net in self.networks.items()}
         self.catalog = train.catalog
+        self.text_only_items_ = (np.asarray(train.train_counts) == 0).astype(np.uint8)
         mining = self.mining_window(train.num_items)
         history = [] if self.history_ is None else self.history_.to_dict("records")
         best = BestEpoch(p["patience"])
@@ -250,7 +257,8 @@ class AlterRec(Recommender):
         """The validation ``metric`` of the blend for every alpha of ALPHA_GRID (and the fixed
         alpha, if one is set). Each network scores the validation examples once; the blends are
         ranked from those scores (pessimistic ties, as ``sr.evaluate``): alpha 1.0 is the ID
-        network alone, 0.0 the text network alone."""
+        network alone (the text network for items absent from training), 0.0 the text network
+        alone."""
         self._check_catalog(valid)
         name, _, k = self.params["metric"].partition("@")
         ex = valid.examples()
@@ -259,14 +267,15 @@ class AlterRec(Recommender):
         alphas = sorted(set(ALPHA_GRID) | {self.alpha_})
         ranks = {a: np.empty(len(begin)) for a in alphas}
         ids, text = (self.networks[n]._core for n in NETWORKS)
+        text_only = self.text_only_items_.astype(bool)
         for first in range(0, len(begin), _GRID_ROWS):
             b, e = begin[first:first + _GRID_ROWS], end[first:first + _GRID_ROWS]
             y_id, y_text = ids.score(items, b, e), text.score(items, b, e)
             for a in alphas:
                 w = np.float32(a)  # as the C++ blend: float32 weights alpha and 1 - alpha
+                blend = np.where(text_only, y_text, w * y_id + (np.float32(1) - w) * y_text)
                 ranks[a][first:first + len(b)] = _core.ranks_from_scores(
-                    w * y_id + (np.float32(1) - w) * y_text, items[e], (items, b, e),
-                    "pessimistic", False)
+                    blend, items[e], (items, b, e), "pessimistic", False)
         return {a: float(_core.rank_metric_values(name.lower(), r, int(k)).mean())
                 for a, r in ranks.items()}
 
@@ -275,9 +284,14 @@ class AlterRec(Recommender):
 
     # ---------------------------------------------------------------------------- scoring
     def _scorer(self):
-        # Built per call: it only holds the two cores (which load() replaces) and alpha.
+        # Kept while the two cores (which load() replaces) and alpha stay the same: copying the
+        # per-item flags into C++ costs O(items) per build.
         ids, text = (self.networks[n]._core for n in NETWORKS)
-        return _core.BlendScorer(ids, text, float(self.alpha_))
+        if self._blend is None or self._blend[:3] != (ids, text, self.alpha_):
+            flags = [] if self.text_only_items_ is None else self.text_only_items_.tolist()
+            self._blend = (ids, text, self.alpha_,
+                           _core.BlendScorer(ids, text, float(self.alpha_), flags))
+        return self._blend[3]
 
     def network(self, which: str) -> Recommender:
         """"id" or "text": that network alone ("ID in AlterRec", "text in AlterRec"); "fused":
@@ -297,6 +311,7 @@ class AlterRec(Recommender):
             arrays.update({f"{name}/{k}": v for k, v in net._state().items()})
         arrays["epochs_done"] = np.array([self.epochs_done], dtype=np.int64)
         arrays["alpha"] = np.array([self.alpha_], dtype=np.float64)
+        arrays["text_only_items"] = self.text_only_items_
         return arrays
 
     def _set_state(self, arrays):
@@ -309,3 +324,4 @@ class AlterRec(Recommender):
             net._set_state(part)
         self.epochs_done = int(arrays["epochs_done"][0])
         self.alpha_ = float(arrays["alpha"][0])
+        self.text_only_items_ = np.asarray(arrays["text_only_items"], dtype=np.uint8)
