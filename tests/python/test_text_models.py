@@ -270,3 +270,23 @@ def test_alterrec_blend_recommends_items_never_seen_in_training():
                                rtol=1e-5, atol=1e-5)
     table = sr.evaluate(model, test, k=(20,), progress=False)
     assert table.loc[("cold", "cold"), "Hits@20"] > 0.05
+
+
+def test_blend_and_temperature_inputs_are_checked(small_split):
+    train, _, _ = small_split
+    with pytest.raises(ValueError, match="temperature"):
+        sr.models.TextOnly(temperature=0)
+    with pytest.raises(ValueError, match="temperature"):
+        sr.models.AlterRec(temperature_text=-1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        sr.models.AlterRec(alpha="best")
+    model = sr.models.AlterRec(dim=8, layers=1, heads=1, ffn_dim=16, max_len=10, text_dim=8,
+                               m_random=1, m_gap=1, m_max=2, k1=5, k2=40, alpha=0.5)
+    model.fit(train, progress=False)
+    ids, text = (model.networks[n]._core for n in ("id", "text"))
+    with pytest.raises(ValueError, match="b_only has 3 flags"):
+        _core.BlendScorer(ids, text, 0.5, [1, 0, 1])
+    # Default temperatures: sqrt(dim) for item towers, 1 for free ID embeddings.
+    assert sr.models.TextOnly(dim=16).temperature == 4.0
+    assert sr.models.SASRec(dim=16).temperature == 1.0
+    assert sr.models.SASRec(dim=16, temperature=0.5).temperature == 0.5

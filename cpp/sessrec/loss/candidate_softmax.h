@@ -16,6 +16,33 @@
 
 namespace sessrec::loss {
 
+namespace detail {
+
+// One row of the candidate softmax: logits [M] (of the slots with cand >= 0) in, the row's loss
+// term out, and logits overwritten by d loss / d logit (total = sum of all labels).
+template <typename T>
+T candidate_row(T* logits, const int32_t* cand, const T* label, int64_t M, T total) {
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t j = 0; j < M; ++j)
+    if (cand[j] >= 0) m = std::max(m, logits[j]);
+  if (m == -std::numeric_limits<T>::infinity()) return T(0);
+  T sum = 0;
+  for (int64_t j = 0; j < M; ++j)
+    if (cand[j] >= 0) sum += std::exp(logits[j] - m);
+  const T lse = m + std::log(sum);
+  T positives = 0, loss = 0;
+  for (int64_t j = 0; j < M; ++j)
+    if (cand[j] >= 0) {
+      positives += label[j];
+      loss += label[j] * (lse - logits[j]);
+    }
+  for (int64_t j = 0; j < M; ++j)
+    logits[j] = cand[j] >= 0 ? (positives * std::exp(logits[j] - lse) - label[j]) / total : T(0);
+  return loss;
+}
+
+}  // namespace detail
+
 template <typename T>
 T candidate_softmax(T* dH, T* dE, const T* H, const T* E, const int32_t* cand, const T* label,
                     const T* logq, int64_t B, int64_t M, int64_t D) {
@@ -28,8 +55,7 @@ T candidate_softmax(T* dH, T* dE, const T* H, const T* E, const int32_t* cand, c
   std::vector<T> row_loss(B, T(0));
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < B; ++b) {
-    std::vector<T> logits(M, -std::numeric_limits<T>::infinity());
-    T m = -std::numeric_limits<T>::infinity();
+    T* logits = coef.data() + b * M;
     const T* h = H + b * D;
     for (int64_t j = 0; j < M; ++j) {
       const int32_t c = cand[b * M + j];
@@ -37,25 +63,9 @@ T candidate_softmax(T* dH, T* dE, const T* H, const T* E, const int32_t* cand, c
       const T* e = E + int64_t(c) * D;
       T s = 0;
       for (int64_t d = 0; d < D; ++d) s += h[d] * e[d];
-      if (logq != nullptr) s -= logq[b * M + j];
-      logits[j] = s;
-      m = std::max(m, s);
+      logits[j] = s - (logq != nullptr ? logq[b * M + j] : T(0));
     }
-    if (m == -std::numeric_limits<T>::infinity()) continue;
-    T sum = 0;
-    for (int64_t j = 0; j < M; ++j)
-      if (cand[b * M + j] >= 0) sum += std::exp(logits[j] - m);
-    const T lse = m + std::log(sum);
-    T positives = 0, loss = 0;
-    for (int64_t j = 0; j < M; ++j)
-      if (cand[b * M + j] >= 0) {
-        positives += label[b * M + j];
-        loss += label[b * M + j] * (lse - logits[j]);
-      }
-    row_loss[b] = loss;
-    for (int64_t j = 0; j < M; ++j)
-      if (cand[b * M + j] >= 0)
-        coef[b * M + j] = (positives * std::exp(logits[j] - lse) - label[b * M + j]) / total;
+    row_loss[b] = detail::candidate_row(logits, cand + b * M, label + b * M, M, total);
   }
   T loss = 0;
   for (int64_t b = 0; b < B; ++b) loss += row_loss[b];
@@ -105,27 +115,13 @@ T candidate_softmax_dense(T* dH, T* dE, const T* H, const T* E, const int32_t* c
   for (int64_t b = 0; b < B; ++b) {
     const int32_t* c = cand + b * M;
     const T* lab = label + b * M;
-    std::vector<T> logits(M, -std::numeric_limits<T>::infinity());
-    T m = -std::numeric_limits<T>::infinity();
-    for (int64_t j = 0; j < M; ++j) {
-      if (c[j] < 0) continue;
-      logits[j] = P(b, c[j]) - (logq != nullptr ? logq[b * M + j] : T(0));
-      m = std::max(m, logits[j]);
-    }
+    std::vector<T> logits(M, T(0));
+    for (int64_t j = 0; j < M; ++j)
+      if (c[j] >= 0) logits[j] = P(b, c[j]) - (logq != nullptr ? logq[b * M + j] : T(0));
     P.row(b).setZero();
-    if (m == -std::numeric_limits<T>::infinity()) continue;
-    T sum = 0, positives = 0, loss = 0;
+    row_loss[b] = detail::candidate_row(logits.data(), c, lab, M, total);
     for (int64_t j = 0; j < M; ++j)
-      if (c[j] >= 0) sum += std::exp(logits[j] - m);
-    const T lse = m + std::log(sum);
-    for (int64_t j = 0; j < M; ++j)
-      if (c[j] >= 0) {
-        positives += lab[j];
-        loss += lab[j] * (lse - logits[j]);
-      }
-    row_loss[b] = loss;
-    for (int64_t j = 0; j < M; ++j)
-      if (c[j] >= 0) P(b, c[j]) += (positives * std::exp(logits[j] - lse) - lab[j]) / total;
+      if (c[j] >= 0) P(b, c[j]) += logits[j];
   }
   T loss = 0;
   for (int64_t b = 0; b < B; ++b) loss += row_loss[b];

@@ -145,21 +145,32 @@ inline int64_t packed_attention_size(const int64_t* offsets, int64_t B, int64_t 
   return detail::packed_att_offsets(offsets, B, H)[B];
 }
 
+namespace detail {
+
+// Calls f(first row, length, probabilities, head) for every (sequence, head) of a packed batch,
+// in parallel; work grows with length^2, so pairs are handed out dynamically.
+template <typename T, typename F>
+void for_each_packed_head(T* att, const int64_t* offsets, int64_t B, int64_t H, F&& f) {
+  const std::vector<int64_t> start = packed_att_offsets(offsets, B, H);
+#pragma omp parallel for collapse(2) schedule(dynamic, 4)
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t len = offsets[b + 1] - offsets[b];
+      f(offsets[b], len, att + start[b] + h * len * len, h);
+    }
+}
+
+}  // namespace detail
+
 template <typename T>
 void attention_forward_packed(T* out, T* att, const T* qkv, const int64_t* offsets, int64_t B,
                               int64_t C, int64_t H, bool causal) {
   KernelTimer timer(Kernel::Attention);
   const int64_t hs = C / H;
-  const std::vector<int64_t> start = detail::packed_att_offsets(offsets, B, H);
-  // Work grows with length^2, so hand out (sequence, head) pairs dynamically.
-#pragma omp parallel for collapse(2) schedule(dynamic, 4)
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < H; ++h) {
-      const int64_t r0 = offsets[b], len = offsets[b + 1] - offsets[b];
-      detail::attend_forward(out + r0 * C + h * hs, att + start[b] + h * len * len,
-                             qkv + r0 * 3 * C + h * hs, static_cast<const uint8_t*>(nullptr),
-                             len, C, hs, causal);
-    }
+  detail::for_each_packed_head(att, offsets, B, H, [&](int64_t r0, int64_t len, T* a, int64_t h) {
+    detail::attend_forward(out + r0 * C + h * hs, a, qkv + r0 * 3 * C + h * hs,
+                           static_cast<const uint8_t*>(nullptr), len, C, hs, causal);
+  });
 }
 
 template <typename T>
@@ -167,16 +178,12 @@ void attention_backward_packed(T* dqkv, const T* dout, const T* qkv, const T* at
                                const int64_t* offsets, int64_t B, int64_t C, int64_t H) {
   KernelTimer timer(Kernel::Attention);
   const int64_t hs = C / H;
-  const std::vector<int64_t> start = detail::packed_att_offsets(offsets, B, H);
-#pragma omp parallel for collapse(2) schedule(dynamic, 4)
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < H; ++h) {
-      const int64_t r0 = offsets[b], len = offsets[b + 1] - offsets[b];
-      std::vector<T> datt(len);
-      detail::attend_backward(dqkv + r0 * 3 * C + h * hs, dout + r0 * C + h * hs,
-                              qkv + r0 * 3 * C + h * hs, att + start[b] + h * len * len, len, C,
-                              hs, datt.data());
-    }
+  detail::for_each_packed_head(att, offsets, B, H,
+                               [&](int64_t r0, int64_t len, const T* a, int64_t h) {
+    std::vector<T> datt(len);
+    detail::attend_backward(dqkv + r0 * 3 * C + h * hs, dout + r0 * C + h * hs,
+                            qkv + r0 * 3 * C + h * hs, a, len, C, hs, datt.data());
+  });
 }
 
 }  // namespace sessrec::nn
