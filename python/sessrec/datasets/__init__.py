@@ -40,10 +40,16 @@ def load(name_or_path, **kwargs) -> Dataset:
     if path.suffix in (".h5", ".hdf5"):
         return Dataset.load(path)
     import gzip
+    import zlib
+
+    from ._build import gzip_error
 
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", errors="replace") as f:
-        header = f.readline()
+    try:
+        with opener(path, "rt", errors="replace") as f:
+            header = f.readline()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise gzip_error(path, e) from None
     if "prev_items" in header:
         return load_amazon_m2(path, **kwargs)
     return load_interactions(path, **kwargs)

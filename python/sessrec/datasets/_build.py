@@ -6,6 +6,10 @@ name the source file and, where a single row is at fault, its line.
 
 from __future__ import annotations
 
+import gzip
+import io
+import zlib
+from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
@@ -14,12 +18,56 @@ import pandas as pd
 from .. import _core
 from ..dataset import Dataset
 
+# Seconds outside [-2**63, 2**63) do not fit the int64 time column.
+INT64_TIME_LIMIT = float(2**63)
+
+
+def gzip_error(path, error: Exception) -> ValueError:
+    """The documented error for a damaged ``.gz`` file: truncated, corrupt, or not gzip at all."""
+    if isinstance(error, EOFError):
+        return ValueError(f"{path}: truncated gzip file ({error})")
+    return ValueError(f"{path}: not a gzip file, or a damaged one ({error})")
+
+
+def read_bytes(path) -> bytes:
+    """The file's bytes, gunzipped when its name ends in ``.gz``."""
+    data = (path if hasattr(path, "read_bytes") else Path(path)).read_bytes()
+    if str(path).endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+            raise gzip_error(path, e) from None
+    return data
+
+
+def refuse_nul(data: bytes, path, sep: str) -> None:
+    """A NUL byte would cut an ID short (pandas' parser and the C++ catalogue both stop at it)
+    and merge distinct IDs: refuse it, naming the line and, when the header says, the column."""
+    at = data.find(b"\x00")
+    if at < 0:
+        return
+    line = data.count(b"\n", 0, at) + 1
+    begin = data.rfind(b"\n", 0, at) + 1
+    field = data[begin:at].count(sep.encode())
+    header = data[: data.find(b"\n")].decode("utf-8", "replace").rstrip("\r").split(sep)
+    column = f" in {header[field]!r}" if line > 1 and field < len(header) else ""
+    raise ValueError(f"{path}, line {line}: NUL byte{column}")
+
 
 def read_table(path, sep: str, **kwargs) -> pd.DataFrame:
-    """pandas.read_csv with every value as a string and errors that name the file."""
+    """pandas.read_csv with every value as a string and errors that name the file.
+
+    Plain and ``.gz`` files are read here first, so that a damaged gzip file and a NUL byte
+    are refused with the file (and line) named; other compressions go to pandas directly.
+    """
+    source = path
+    if not any(str(path).endswith(s) for s in (".bz2", ".zip", ".xz", ".zst")):
+        data = read_bytes(path)
+        refuse_nul(data, path, sep)
+        source = io.BytesIO(data)
     try:
         return pd.read_csv(
-            path, sep=sep, dtype=str, keep_default_na=False, na_values=[], **kwargs
+            source, sep=sep, dtype=str, keep_default_na=False, na_values=[], **kwargs
         )
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: the file is empty") from None
@@ -27,6 +75,8 @@ def read_table(path, sep: str, **kwargs) -> pd.DataFrame:
         raise ValueError(f"{path}: malformed row: {e}") from None
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text ({e})") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        raise gzip_error(path, e) from None
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], source) -> None:
@@ -64,17 +114,24 @@ def parse_numeric(frame, column, source, lines, allow_empty=False) -> np.ndarray
 
 
 def parse_times(frame, column, source, lines, time_format: Optional[str] = None) -> np.ndarray:
-    """Timestamps as int64 seconds: numbers are taken as seconds, anything else as a date."""
+    """Timestamps as int64 seconds: numbers are taken as seconds, anything else as a date.
+
+    Numbers that are not finite or do not fit int64 seconds (``inf``, ``1e19``, ``nan``) are
+    refused with their line rather than cast.
+    """
     raw = frame[column]
     numbers = pd.to_numeric(raw, errors="coerce")
     if time_format is None and numbers.notna().mean() >= 0.5:  # mostly numbers: epoch seconds
-        bad = numbers.isna().to_numpy()
-        if bad.any():
-            i = np.flatnonzero(bad)[0]
+        seconds = numbers.to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            fits = (seconds >= -INT64_TIME_LIMIT) & (seconds < INT64_TIME_LIMIT)
+        if not fits.all():
+            i = np.flatnonzero(~fits)[0]
+            why = "not a time" if np.isnan(seconds[i]) else "beyond the int64 range of seconds"
             raise ValueError(
-                f"{source}, line {int(lines[i])}: {column!r} is {raw.iloc[i]!r}, not a time"
+                f"{source}, line {int(lines[i])}: {column!r} is {raw.iloc[i]!r}, {why}"
             )
-        return np.floor(numbers.to_numpy(dtype=np.float64)).astype(np.int64)
+        return np.floor(seconds).astype(np.int64)
     parsed = pd.to_datetime(raw, format=time_format, errors="coerce")
     bad = parsed.isna().to_numpy()
     if bad.any():

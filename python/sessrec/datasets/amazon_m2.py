@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .. import _core
-from ._build import build_catalog, build_dataset, read_table, require_columns
+from ._build import build_catalog, build_dataset, first_bad_line, read_table, require_columns
 
 PRODUCT_TEXT = ["title", "brand", "color", "size", "model", "material", "author", "desc"]
 COMBINED_TEXT = ["title", "brand", "color", "size", "model", "material", "author"]
@@ -32,8 +32,10 @@ def load_amazon_m2(
     require_columns(frame, ["prev_items", "locale"], sessions_path)
     if len(frame) == 0:
         raise ValueError(f"{sessions_path}: the file has a header but no rows")
+    lines = np.arange(len(frame)) + 2
     if locales is not None:
-        frame = frame[frame["locale"].isin(list(locales))].reset_index(drop=True)
+        keep = frame["locale"].isin(list(locales)).to_numpy()
+        frame, lines = frame[keep].reset_index(drop=True), lines[keep]
         if len(frame) == 0:
             raise ValueError(f"{sessions_path}: no session in locales {list(locales)}")
     offsets, tokens = _core.parse_list_column(frame["prev_items"].tolist(), str(sessions_path), 2)
@@ -43,7 +45,8 @@ def load_amazon_m2(
         nxt = frame["next_item"].to_numpy(dtype=object)
         empty = frame["next_item"].str.strip().to_numpy() == ""
         if empty.any():
-            raise ValueError(f"{sessions_path}, line {int(np.flatnonzero(empty)[0]) + 2}: empty 'next_item'")
+            line = first_bad_line(empty, lines)
+            raise ValueError(f"{sessions_path}, line {line}: empty 'next_item'")
         # Interleave: each session's previous items, then its next item.
         total = lengths + 1
         item_ids = np.empty(int(total.sum()), dtype=object)
