@@ -4,6 +4,7 @@
 // backward. Tolerance: 1e-6 absolute + 1e-5 relative.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 #include <random>
 #include <vector>
@@ -64,7 +65,8 @@ void expect_gradient(Vec& x, const Vec& analytic, const std::function<double()>&
 
 TEST(Gradients, Linear) {
   const int64_t N = 3, I = 4, O = 5;
-  Vec x = random_vec(N * I, 1), W = random_vec(O * I, 2), b = random_vec(O, 3), R = random_vec(N * O, 4);
+  Vec x = random_vec(N * I, 1), W = random_vec(O * I, 2), b = random_vec(O, 3),
+      R = random_vec(N * O, 4);
   auto loss = [&] {
     Vec out(N * O);
     nn::linear_forward(out.data(), x.data(), W.data(), b.data(), N, I, O);
@@ -142,7 +144,8 @@ TEST(Gradients, EmbeddingWithPadding) {
 
 TEST(Gradients, LayerNorm) {
   const int64_t N = 3, D = 6;
-  Vec x = random_vec(N * D, 7), g = random_vec(D, 8), b = random_vec(D, 9), R = random_vec(N * D, 10);
+  Vec x = random_vec(N * D, 7), g = random_vec(D, 8), b = random_vec(D, 9),
+      R = random_vec(N * D, 10);
   auto loss = [&] {
     Vec out(N * D), m(N), r(N);
     nn::layernorm_forward(out.data(), m.data(), r.data(), x.data(), g.data(), b.data(), N, D);
@@ -193,7 +196,8 @@ TEST(Gradients, ReluGeluDropout) {
   EXPECT_GT(dropped, 0);
   // The drop rate is p: 0.4 of 100000 units, within 4 standard deviations.
   Vec big(100000, 1.0), big_out(big.size()), big_mask(big.size());
-  nn::dropout_forward(big_out.data(), big_mask.data(), big.data(), int64_t(big.size()), 0.4, true, 7);
+  nn::dropout_forward(big_out.data(), big_mask.data(), big.data(), int64_t(big.size()), 0.4, true,
+                      7);
   int64_t zeros = 0;
   for (double v : big_mask) zeros += v == 0;
   EXPECT_NEAR(zeros / 1e5, 0.4, 4 * std::sqrt(0.24 / 1e5));
@@ -251,8 +255,8 @@ TEST(Gradients, AttentionPackedMatchesPadded) {
   EXPECT_EQ(att_size, H * (16 + 1 + 9));
   Vec out(R_rows * C), att(att_size), dqkv(qkv_packed.size(), 0.0);
   nn::attention_forward_packed(out.data(), att.data(), qkv_packed.data(), offsets, B, C, H, true);
-  nn::attention_backward_packed(dqkv.data(), R.data(), qkv_packed.data(), att.data(), offsets, B,
-                                C, H);
+  nn::attention_backward_packed(dqkv.data(), R.data(), qkv_packed.data(), att.data(), offsets, B, C,
+                                H);
   Vec out_p(B * T * C), att_p(B * H * T * T), dqkv_p(qkv_padded.size(), 0.0);
   nn::attention_forward(out_p.data(), att_p.data(), qkv_padded.data(), valid.data(), B, T, C, H,
                         true);
@@ -282,7 +286,8 @@ TEST(Gradients, GRU) {
     nn::gru_forward(h.data(), g.data(), hn.data(), x.data(), W.data(), b.data(), B, T, H);
     return dot(h, R);
   };
-  Vec h(B * T * H), g(B * T * 3 * H), hn(B * T * H), dx(x.size(), 0), dW(W.size(), 0), db(b.size(), 0);
+  Vec h(B * T * H), g(B * T * 3 * H), hn(B * T * H), dx(x.size(), 0), dW(W.size(), 0),
+      db(b.size(), 0);
   nn::gru_forward(h.data(), g.data(), hn.data(), x.data(), W.data(), b.data(), B, T, H);
   nn::gru_backward(dx.data(), dW.data(), db.data(), R.data(), h.data(), g.data(), hn.data(),
                    W.data(), B, T, H);
@@ -315,22 +320,22 @@ TEST(Gradients, PoolingAndGatedFusion) {
 
   const int64_t N = 3;
   Vec a = random_vec(N * D, 23), bb = random_vec(N * D, 24), c = random_vec(N * D, 25),
-      W1 = random_vec(D * 3 * D, 26, 0.3), b1 = random_vec(D, 27), W2 = random_vec(D * 3 * D, 28, 0.3),
-      b2 = random_vec(D, 29), S = random_vec(N * D, 30);
+      W1 = random_vec(D * 3 * D, 26, 0.3), b1 = random_vec(D, 27),
+      W2 = random_vec(D * 3 * D, 28, 0.3), b2 = random_vec(D, 29), S = random_vec(N * D, 30);
   auto fusion = [&] {
     Vec out(N * D), u(N * 3 * D), g1(N * D), g2(N * D);
-    nn::gated_fusion_forward(out.data(), u.data(), g1.data(), g2.data(), a.data(), bb.data(), c.data(),
-                             W1.data(), b1.data(), W2.data(), b2.data(), N, D);
+    nn::gated_fusion_forward(out.data(), u.data(), g1.data(), g2.data(), a.data(), bb.data(),
+                             c.data(), W1.data(), b1.data(), W2.data(), b2.data(), N, D);
     return dot(out, S);
   };
   Vec out(N * D), u(N * 3 * D), g1(N * D), g2(N * D);
-  nn::gated_fusion_forward(out.data(), u.data(), g1.data(), g2.data(), a.data(), bb.data(), c.data(),
-                           W1.data(), b1.data(), W2.data(), b2.data(), N, D);
+  nn::gated_fusion_forward(out.data(), u.data(), g1.data(), g2.data(), a.data(), bb.data(),
+                           c.data(), W1.data(), b1.data(), W2.data(), b2.data(), N, D);
   Vec da(a.size(), 0), db(bb.size(), 0), dc(c.size(), 0), dW1(W1.size(), 0), db1(D, 0),
       dW2(W2.size(), 0), db2(D, 0);
   nn::gated_fusion_backward(da.data(), db.data(), dc.data(), dW1.data(), db1.data(), dW2.data(),
-                            db2.data(), S.data(), u.data(), g1.data(), g2.data(), bb.data(), c.data(),
-                            W1.data(), W2.data(), N, D);
+                            db2.data(), S.data(), u.data(), g1.data(), g2.data(), bb.data(),
+                            c.data(), W1.data(), W2.data(), N, D);
   expect_gradient(a, da, fusion, "fusion da");
   expect_gradient(bb, db, fusion, "fusion db");
   expect_gradient(c, dc, fusion, "fusion dc");
@@ -341,8 +346,8 @@ TEST(Gradients, PoolingAndGatedFusion) {
 TEST(Gradients, SinusoidalTable) {
   Vec table(3 * 4);
   nn::sinusoidal_table(table.data(), 3, 4);
-  EXPECT_DOUBLE_EQ(table[0], 0.0);          // sin(0)
-  EXPECT_DOUBLE_EQ(table[1], 1.0);          // cos(0)
+  EXPECT_DOUBLE_EQ(table[0], 0.0);  // sin(0)
+  EXPECT_DOUBLE_EQ(table[1], 1.0);  // cos(0)
   EXPECT_NEAR(table[4], std::sin(1.0), 1e-12);
   EXPECT_NEAR(table[6], std::sin(1.0 / 100.0), 1e-12);  // 10000^(2/4) = 100
 }
@@ -393,12 +398,11 @@ TEST(Gradients, CandidateSoftmaxWithLogQAndWeightedPositives) {
                                            logq.data(), B, M, D);
   };
   Vec dH(H.size(), 0), dE(E.size(), 0);
-  loss::candidate_softmax<double>(dH.data(), dE.data(), H.data(), E.data(), cand, label, logq.data(),
-                                  B, M, D);
+  loss::candidate_softmax<double>(dH.data(), dE.data(), H.data(), E.data(), cand, label,
+                                  logq.data(), B, M, D);
   expect_gradient(H, dH, loss, "dH");
   expect_gradient(E, dE, loss, "dE");
 }
-
 
 // The dense path (full logit matrix, GEMMs) gives the candidate-list loss and gradients, with
 // a repeated candidate in a row, an unused slot, weighted positives and logQ.
@@ -409,15 +413,14 @@ TEST(Gradients, CandidateSoftmaxDenseMatchesGathered) {
   const double label[] = {1, 0, 0, 0, 0, 1, 0.5, 0, 0, 0, 1, 0, 0, 0, 0};
   Vec logq = random_vec(B * M, 45, 0.3);
   auto loss = [&] {
-    return loss::candidate_softmax_dense<double>(nullptr, nullptr, H.data(), E.data(), cand,
-                                                 label, logq.data(), B, M, D, V);
+    return loss::candidate_softmax_dense<double>(nullptr, nullptr, H.data(), E.data(), cand, label,
+                                                 logq.data(), B, M, D, V);
   };
   Vec dH(H.size(), 0), dE(E.size(), 0), gH(H.size(), 0), gE(E.size(), 0);
   const double dense = loss::candidate_softmax_dense<double>(
       dH.data(), dE.data(), H.data(), E.data(), cand, label, logq.data(), B, M, D, V);
-  const double gathered = loss::candidate_softmax<double>(gH.data(), gE.data(), H.data(),
-                                                          E.data(), cand, label, logq.data(), B,
-                                                          M, D);
+  const double gathered = loss::candidate_softmax<double>(gH.data(), gE.data(), H.data(), E.data(),
+                                                          cand, label, logq.data(), B, M, D);
   EXPECT_NEAR(dense, gathered, 1e-12);
   for (size_t i = 0; i < dH.size(); ++i) EXPECT_NEAR(dH[i], gH[i], 1e-12);
   for (size_t i = 0; i < dE.size(); ++i) EXPECT_NEAR(dE[i], gE[i], 1e-12);
@@ -426,10 +429,62 @@ TEST(Gradients, CandidateSoftmaxDenseMatchesGathered) {
   EXPECT_TRUE(loss::prefer_dense_candidates(5556, 864, 3635));
   EXPECT_FALSE(loss::prefer_dense_candidates(5556, 864, 1000000));
 }
+
+// Separate positive terms (AlterRec_aug, Eq. 10-11): each positive is its own log-softmax
+// against the row's negatives only. Rows: two weighted positives; one positive (where shared and
+// separate agree); a positive with an unused slot and a repeated negative; positives only.
+TEST(Gradients, CandidateSoftmaxSeparatePositives) {
+  const int64_t B = 4, M = 5, D = 3, V = 8;
+  Vec H = random_vec(B * D, 53), E = random_vec(V * D, 54);
+  Vec logq = random_vec(B * M, 55, 0.3);
+  const int32_t cand[] = {1, 2, 3, 4, 5, 6, 7, 1, 2, 3, 4, -1, 5, 5, 6, 7, 2, -1, -1, -1};
+  const double label[] = {1, 0.5, 0.25, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0.5, 0, 0, 0};
+  for (bool dense : {false, true}) {
+    auto run = [&](double* dH, double* dE, bool separate) {
+      return dense ? loss::candidate_softmax_dense<double>(dH, dE, H.data(), E.data(), cand, label,
+                                                           logq.data(), B, M, D, V, separate)
+                   : loss::candidate_softmax<double>(dH, dE, H.data(), E.data(), cand, label,
+                                                     logq.data(), B, M, D, separate);
+    };
+    auto loss = [&] { return run(nullptr, nullptr, true); };
+    Vec dH(H.size(), 0), dE(E.size(), 0);
+    const double value = run(dH.data(), dE.data(), true);
+    expect_gradient(H, dH, loss, dense ? "dense dH" : "dH");
+    expect_gradient(E, dE, loss, dense ? "dense dE" : "dE");
+    // The same value written out: sum over positives of label * (lse({j} + negatives) - logit_j).
+    double expected = 0, total = 0;
+    for (int64_t b = 0; b < B; ++b) {
+      auto logit = [&](int64_t j) {
+        const int32_t c = cand[b * M + j];
+        double s = 0;
+        for (int64_t d = 0; d < D; ++d) s += H[b * D + d] * E[c * D + d];
+        return s - logq[b * M + j];
+      };
+      for (int64_t j = 0; j < M; ++j) {
+        if (cand[b * M + j] < 0 || label[b * M + j] == 0) continue;
+        total += label[b * M + j];
+        double sum = std::exp(logit(j));
+        for (int64_t k = 0; k < M; ++k)
+          if (cand[b * M + k] >= 0 && label[b * M + k] == 0) sum += std::exp(logit(k));
+        expected += label[b * M + j] * (std::log(sum) - logit(j));
+      }
+    }
+    EXPECT_NEAR(value, expected / total, 1e-12);
+  }
+  // One positive per row: separate and shared are the same loss.
+  const double one[] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+  const double shared = loss::candidate_softmax<double>(nullptr, nullptr, H.data(), E.data(), cand,
+                                                        one, logq.data(), B, M, D, false);
+  const double separate = loss::candidate_softmax<double>(nullptr, nullptr, H.data(), E.data(),
+                                                          cand, one, logq.data(), B, M, D, true);
+  EXPECT_NEAR(shared, separate, 1e-12);
+}
 TEST(Gradients, InfoNCEBceMse) {
   const int64_t B = 4, D = 3;
   Vec a = random_vec(B * D, 36), p = random_vec(B * D, 37);
-  auto nce = [&] { return loss::info_nce<double>(nullptr, nullptr, a.data(), p.data(), B, D, 0.2); };
+  auto nce = [&] {
+    return loss::info_nce<double>(nullptr, nullptr, a.data(), p.data(), B, D, 0.2);
+  };
   Vec da(a.size(), 0), dp(p.size(), 0);
   loss::info_nce<double>(da.data(), dp.data(), a.data(), p.data(), B, D, 0.2);
   expect_gradient(a, da, nce, "info_nce da");

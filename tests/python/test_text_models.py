@@ -46,16 +46,19 @@ def test_mined_candidates_follow_the_rank_window():
     np.testing.assert_array_equal(cand, again)
 
 
-def test_without_teacher_every_negative_is_random_and_windows_are_capped():
+def test_without_teacher_every_negative_is_random_and_windows_must_fit():
     targets = np.array([1, 2, 3], dtype=np.int32)
     cand, label = _core.mine_candidates(None, 30, targets, k1=5, k2=5000, num_hard=8,
                                         num_random=4, num_aug=2)
     assert cand.shape == (3, 13)  # no augmentation without a teacher; hard slots become random
     scores = np.tile(np.arange(30, dtype=np.float32)[::-1], (3, 1))  # item i has rank i
-    cand, _ = _core.mine_candidates(scores, 30, targets, k1=5, k2=5000, num_hard=100,
+    # A window beyond the catalogue is refused, never cut silently (AlterRec fits it, and says so).
+    with pytest.raises(ValueError, match="k2=5000 does not fit a catalogue of 30 items"):
+        _core.mine_candidates(scores, 30, targets, k1=5, k2=5000, num_hard=100, num_random=0)
+    cand, _ = _core.mine_candidates(scores, 30, targets, k1=5, k2=30, num_hard=100,
                                     num_random=0)
-    # k2 is capped at the 30 items: the window holds ranks 5..29, and the 75 hard negatives it
-    # cannot supply are drawn at random instead, so every row keeps 100 negatives.
+    # The window holds ranks 5..29, and the 75 hard negatives it cannot supply are drawn at
+    # random instead, so every row keeps 100 negatives.
     assert cand.shape[1] == 1 + 100
     hard = cand[:, 1:26]
     for r in range(3):
@@ -147,7 +150,8 @@ def test_alterrec_schedule_follows_algorithm_1():
     random_only = sr.models.AlterRec(m_random=1, m_gap=1, negatives="random")
     assert all(not hard for _, hard in (random_only.schedule(e) for e in range(6)))
     assert sr.models.AlterRec().mining_window(3634) == dict(
-        k1=45, k2=908, num_hard=431, num_random=432, num_aug=0, aug_weight=0.1)
+        k1=45, k2=908, num_hard=431, num_random=432, num_aug=0, aug_weight=0.5,
+        separate_positives=True)
     assert sr.models.AlterRec(p=4).mining_window(100_000)["k1"] == 50
 
 

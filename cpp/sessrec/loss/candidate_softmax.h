@@ -3,14 +3,20 @@
 // per-row negatives (AlterRec), and for several weighted positives per row.
 //
 // Row b scores candidates cand[b, j] as logit = <H_b, E_cand> - logq[b, j]. With label[b, j]
-// the weight of candidate j as a positive (0 for negatives):
-//   loss = sum_b sum_j label[b, j] * (lse_b - logit_bj) / sum_b sum_j label[b, j].
-// Slots with cand = -1 are unused. Gradients reach E only at the candidate rows.
+// the weight of candidate j as a positive (0 for negatives), and `total` the sum of all labels:
+//   shared:   loss = sum_b sum_j label[b, j] * (lse_b - logit_bj) / total,
+//             lse_b over every slot of row b (the positives compete with each other);
+//   separate: loss = sum_b sum_{j positive} label[b, j] * (lse_bj - logit_bj) / total,
+//             lse_bj over {j} and the row's negatives only: each positive is its own
+//             log-softmax term against the same negatives (AlterRec_aug, Eq. 10-11).
+// With one positive per row the two agree. Slots with cand = -1 are unused. Gradients reach E
+// only at the candidate rows.
 #pragma once
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
+
 #include "sessrec/nn/profile.h"
 #include "sessrec/nn/tensor.h"
 
@@ -41,11 +47,56 @@ T candidate_row(T* logits, const int32_t* cand, const T* label, int64_t M, T tot
   return loss;
 }
 
+// candidate_row with separate positive terms: positive j's term is
+// label_j * (logaddexp(logit_j, lse_neg) - logit_j), lse_neg over the negatives (label 0).
+template <typename T>
+T candidate_row_separate(T* logits, const int32_t* cand, const T* label, int64_t M, T total) {
+  const T inf = std::numeric_limits<T>::infinity();
+  T m = -inf;
+  for (int64_t j = 0; j < M; ++j)
+    if (cand[j] >= 0 && label[j] == T(0)) m = std::max(m, logits[j]);
+  T lse_neg = -inf;
+  if (m > -inf) {
+    T sum = 0;
+    for (int64_t j = 0; j < M; ++j)
+      if (cand[j] >= 0 && label[j] == T(0)) sum += std::exp(logits[j] - m);
+    lse_neg = m + std::log(sum);
+  }
+  // d loss / d logit_k of a negative = exp(logit_k - lse_neg) * sum_j label_j exp(lse_neg - lse_j)
+  T loss = 0, neg_weight = 0;
+  for (int64_t j = 0; j < M; ++j) {
+    if (cand[j] < 0 || label[j] == T(0)) continue;
+    const T hi = std::max(logits[j], lse_neg);
+    const T lse = lse_neg == -inf
+                      ? logits[j]
+                      : hi + std::log(std::exp(logits[j] - hi) + std::exp(lse_neg - hi));
+    loss += label[j] * (lse - logits[j]);
+    if (lse_neg > -inf) neg_weight += label[j] * std::exp(lse_neg - lse);
+    logits[j] = label[j] * (std::exp(logits[j] - lse) - T(1)) / total;
+  }
+  for (int64_t j = 0; j < M; ++j) {
+    if (cand[j] < 0) {
+      logits[j] = T(0);
+    } else if (label[j] == T(0)) {
+      logits[j] = lse_neg == -inf ? T(0) : std::exp(logits[j] - lse_neg) * neg_weight / total;
+    }
+  }
+  return loss;
+}
+
+template <typename T>
+T candidate_row_any(T* logits, const int32_t* cand, const T* label, int64_t M, T total,
+                    bool separate) {
+  return separate ? candidate_row_separate(logits, cand, label, M, total)
+                  : candidate_row(logits, cand, label, M, total);
+}
+
 }  // namespace detail
 
 template <typename T>
 T candidate_softmax(T* dH, T* dE, const T* H, const T* E, const int32_t* cand, const T* label,
-                    const T* logq, int64_t B, int64_t M, int64_t D) {
+                    const T* logq, int64_t B, int64_t M, int64_t D,
+                    bool separate_positives = false) {
   nn::KernelTimer timer(nn::Kernel::Softmax);
   std::vector<T> coef(B * M, T(0));  // d loss / d logit
   T total = 0;
@@ -65,7 +116,8 @@ T candidate_softmax(T* dH, T* dE, const T* H, const T* E, const int32_t* cand, c
       for (int64_t d = 0; d < D; ++d) s += h[d] * e[d];
       logits[j] = s - (logq != nullptr ? logq[b * M + j] : T(0));
     }
-    row_loss[b] = detail::candidate_row(logits, cand + b * M, label + b * M, M, total);
+    row_loss[b] = detail::candidate_row_any(logits, cand + b * M, label + b * M, M, total,
+                                            separate_positives);
   }
   T loss = 0;
   for (int64_t b = 0; b < B; ++b) loss += row_loss[b];
@@ -97,9 +149,9 @@ T candidate_softmax(T* dH, T* dE, const T* H, const T* E, const int32_t* cand, c
 // sizeable share of the catalogue (AlterRec on a small catalogue: ~860 candidates of 3,634
 // items) this costs far less than gathering B x M candidate rows and the serial dE scatter.
 template <typename T>
-T candidate_softmax_dense(T* dH, T* dE, const T* H, const T* E, const int32_t* cand,
-                          const T* label, const T* logq, int64_t B, int64_t M, int64_t D,
-                          int64_t V) {
+T candidate_softmax_dense(T* dH, T* dE, const T* H, const T* E, const int32_t* cand, const T* label,
+                          const T* logq, int64_t B, int64_t M, int64_t D, int64_t V,
+                          bool separate_positives = false) {
   nn::KernelTimer timer(nn::Kernel::Softmax);
   T total = 0;
   for (int64_t i = 0; i < B * M; ++i)
@@ -119,7 +171,7 @@ T candidate_softmax_dense(T* dH, T* dE, const T* H, const T* E, const int32_t* c
     for (int64_t j = 0; j < M; ++j)
       if (c[j] >= 0) logits[j] = P(b, c[j]) - (logq != nullptr ? logq[b * M + j] : T(0));
     P.row(b).setZero();
-    row_loss[b] = detail::candidate_row(logits.data(), c, lab, M, total);
+    row_loss[b] = detail::candidate_row_any(logits.data(), c, lab, M, total, separate_positives);
     for (int64_t j = 0; j < M; ++j)
       if (c[j] >= 0) P(b, c[j]) += logits[j];
   }

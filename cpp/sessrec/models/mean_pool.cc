@@ -6,13 +6,15 @@
 
 namespace sessrec {
 
-MeanPool::MeanPool(SequenceModelConfig config) : SequenceModel(std::move(config)) {
+MeanPool::MeanPool(MeanPoolConfig config) : SequenceModel(std::move(config.base)) {
   const int64_t D = config_.dim;
-  W_ = &params_.add("proj.weight", D, D);
-  b_ = &params_.add("proj.bias", 1, D);
+  if (config.linear) {
+    W_ = &params_.add("proj.weight", D, D);
+    b_ = &params_.add("proj.bias", 1, D);
+  }
   auto rng = nn::derived_rng(config_.seed, 1, 0);
   nn::init_embedding(*item_embedding_, 0.02f, rng);
-  nn::init_xavier_uniform(*W_, rng);
+  if (W_ != nullptr) nn::init_xavier_uniform(*W_, rng);
 }
 
 void MeanPool::forward(const SequenceBatch& batch, bool training, uint64_t step) {
@@ -21,12 +23,15 @@ void MeanPool::forward(const SequenceBatch& batch, bool training, uint64_t step)
   mask_.resize(N * D);
   drop_.resize(N * D);
   mean_.assign(N * D, 0.0f);
-  out_.resize(N * D);
+  if (W_ != nullptr) out_.resize(N * D);
   // One dropout key per call site and step: reproducible masks, independent of threads.
   uint64_t site = 0;
-  auto key = [&] { return nn::mix64(nn::mix64(config_.seed ^ 0xD0) ^ nn::mix64(step * 64 + site++)); };
+  auto key = [&] {
+    return nn::mix64(nn::mix64(config_.seed ^ 0xD0) ^ nn::mix64(step * 64 + site++));
+  };
   nn::embedding_forward(emb_.data(), batch.input.data(), item_embedding_->data(), N, D);
-  nn::dropout_forward(drop_.data(), mask_.data(), emb_.data(), N * D, config_.dropout, training, key());
+  nn::dropout_forward(drop_.data(), mask_.data(), emb_.data(), N * D, config_.dropout, training,
+                      key());
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < B; ++b) {  // running mean over the valid prefix
     nn::FloatBuffer sum(D, 0.0f);
@@ -38,17 +43,21 @@ void MeanPool::forward(const SequenceBatch& batch, bool training, uint64_t step)
       }
     }
   }
-  nn::linear_forward(out_.data(), mean_.data(), W_->data(), b_->data(), N, D, D);
+  if (W_ != nullptr) nn::linear_forward(out_.data(), mean_.data(), W_->data(), b_->data(), N, D, D);
 }
 
 void MeanPool::backward(const SequenceBatch& batch, const float* dout) {
   const int64_t B = batch.B, T = batch.T, D = config_.dim, N = B * T;
-  nn::FloatBuffer&dmean = dmean_, &ddrop = ddrop_, &demb = demb_;
-  dmean.assign(N * D, 0.0f);
+  nn::FloatBuffer &dmean = dmean_, &ddrop = ddrop_, &demb = demb_;
   ddrop.assign(N * D, 0.0f);
   demb.assign(N * D, 0.0f);
-  nn::linear_backward(dmean.data(), W_->gradient(), b_->gradient(), dout, mean_.data(),
-                      W_->data(), N, D, D);
+  if (W_ != nullptr) {
+    dmean.assign(N * D, 0.0f);
+    nn::linear_backward(dmean.data(), W_->gradient(), b_->gradient(), dout, mean_.data(),
+                        W_->data(), N, D, D);
+  } else {
+    dmean.assign(dout, dout + N * D);
+  }
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < B; ++b) {  // d drop_s = sum_{t >= s} dmean_t / (t + 1)
     nn::FloatBuffer acc(D, 0.0f);

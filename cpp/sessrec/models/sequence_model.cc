@@ -261,9 +261,10 @@ float SequenceModel::mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dou
       loss::prefer_dense_candidates(M, C, N + 1)
           ? loss::candidate_softmax_dense(loss_grad_.data(), E.gradient(), loss_input_.data(),
                                           E.data(), cand.data(), label.data(), no_logq, M, C, D,
-                                          N + 1)
+                                          N + 1, mining.separate_positives)
           : loss::candidate_softmax(loss_grad_.data(), E.gradient(), loss_input_.data(), E.data(),
-                                    cand.data(), label.data(), no_logq, M, C, D);
+                                    cand.data(), label.data(), no_logq, M, C, D,
+                                    mining.separate_positives);
   for (int32_t id : cand)
     if (id > 0) E.touch_row(id);
   scatter_output_gradient(batch, dout);

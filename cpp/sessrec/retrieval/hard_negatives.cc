@@ -22,6 +22,11 @@ void MiningConfig::validate() const {
 
 MiningLayout mining_layout(const MiningConfig& c, int64_t num_items, bool with_teacher) {
   c.validate();
+  if (with_teacher && c.k2 > num_items)
+    throw InputError("mining: the window k1=" + std::to_string(c.k1) +
+                     ", k2=" + std::to_string(c.k2) + " does not fit a catalogue of " +
+                     std::to_string(num_items) + " items (need k2 <= " + std::to_string(num_items) +
+                     ")");
   MiningLayout l;
   l.k2 = std::min(c.k2, num_items);
   l.k1 = std::min(c.k1, l.k2);

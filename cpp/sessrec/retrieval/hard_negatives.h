@@ -4,6 +4,8 @@
 // augmentation adds the teacher's top-ranked items (the target excluded) as positives of weight
 // aug_weight. Without teacher scores every negative is random. Negatives equal to the target are
 // dropped (id -1). Selection is partial (nth_element), never a full sort of the catalogue.
+// A window that does not fit the catalogue (k2 > num_items) is an error when a teacher ranks:
+// callers decide how to fit it (AlterRec's `fit_window`) and say so.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -15,12 +17,16 @@ struct MiningConfig {
   int64_t num_hard = 2475, num_random = 2475;
   int64_t num_aug = 0;
   float aug_weight = 0.1f;
+  // The loss over the mined list: false, one softmax shared by the target and the extra
+  // positives; true, each positive its own log-softmax term against the same negatives
+  // (Eq. 10-11 of the AlterRec paper). See loss/candidate_softmax.h.
+  bool separate_positives = false;
 
   void validate() const;
 };
 
 // Columns of a candidate row: 1 + augmented + hard + random (hard slots become random without a
-// teacher; k1, k2 are capped at the catalogue size).
+// teacher). With a teacher, k2 must not exceed num_items (InputError).
 struct MiningLayout {
   int64_t k1, k2, aug, hard, random;
   int64_t columns() const { return 1 + aug + hard + random; }

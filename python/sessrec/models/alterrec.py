@@ -2,46 +2,63 @@
 Recommendation"): an ID network and a text network, trained in turn, each learning from the
 other's hard negatives.
 
-Both networks are SASRec encoders. The ID network represents items by LayerNorm'd ID
-embeddings, the text network by an MLP over the items' text features followed by LayerNorm (see
-``sessrec.models.neural``). Training follows Algorithm 1:
+Training follows Algorithm 1 (Appendix E):
 
-1. ``m_random`` epochs of the ID network, then ``m_random`` epochs of the text network, each with
-   random negatives;
+1. ``m_random`` epochs of the ID network, then ``m_random`` epochs of the text network, with
+   random negatives ("replacing the hard negatives in Eq. (8) and Eq. (9) with randomly selected
+   negatives with equal number");
 2. then the two alternate every ``m_gap`` epochs until ``m_max`` epochs in all. The network in
-   training draws ``num_hard`` negatives per target from ranks k1..k2-1 of the other, frozen
-   network's scores (mined in C++: blocked scoring plus partial selection, no full sort), plus
-   ``num_random`` uniform negatives, in a softmax over [target, negatives];
-3. AlterRec_aug (``p > 0``) also adds the other network's top-``p`` items (the target excluded)
-   as positives of weight ``beta``;
-4. inference blends y = alpha * y_ID + (1 - alpha) * y_text, except for items that never occur
-   in the training part: those are scored by the text network alone. Their ID embeddings were
-   never trained as positives, only pushed down as negatives, so any alpha > 0 would bury them
-   and the blend could never recommend a cold item (bench/RESULTS.md, "AlterRec findings").
+   training takes negatives from ranks k1..k2-1 of the other, frozen network's scores (r[k1:k2],
+   mined in C++: blocked scoring plus partial selection, no full sort) in a softmax over
+   [target, negatives];
+3. AlterRec_aug (``p > 0``) adds the other network's top-``p`` items (the target excluded) as
+   positives of weight ``beta``;
+4. inference blends y = alpha * y_ID + (1 - alpha) * y_text (Eq. 12).
 
-``negatives="random"`` gives AlterRec_random: the same schedule with random negatives only.
+``AlterRec.paper(setting)`` builds the published configuration (section 5.1.3: "m_random = 2,
+m_gap = 2, m_max = 30, alpha = 0.5, beta = 0.5, p = 5. Additionally, for the Homedepot dataset, we
+set k_1 = 6, k_2 = 2000, and for the three Amazon-M2 datasets, k_1 = 20, k_2 = 20000 are used";
+Appendix G: "hidden dimension as 300, and number of Transformer layer to be 2"). The default
+``AlterRec()`` departs from it in the ways below; each has a parameter that switches it back, so
+``AlterRec(**{one of them: the paper's value})`` removes one deviation at a time
+(bench/RESULTS.md, "AlterRec ablation", measures each on the validation and test parts):
 
-Defaults follow the authors' released configuration where this library has the same knob (k1 50,
-k2 5000, half the k2 - k1 negatives hard and half random, p 4 with beta 0.1 when augmenting,
-alternation every 2 epochs, 20 epochs, lr 1e-3). Three differ:
+- ``negatives``: "mixed" (half of k2 - k1 drawn from r[k1:k2], half uniform, as the authors'
+  released code) / the paper's "hard" (every item of r[k1:k2] is a negative);
+- ``k1``, ``k2``, ``fit_window``: 50, 5000 (released code) and "scale" (a catalogue smaller than
+  4 * k2 gets k2 = a quarter of it and k1 = k2 / 20, at least p + 1; logged) / the paper's 6, 2000
+  (Homedepot) or 20, 20000 (Amazon-M2) with "clip" (the Python slice r[k1:k2]: k2 cut to the
+  catalogue, logged when it is);
+- ``tower_norm``: True (both item tables end in LayerNorm; logits divided by sqrt(dim)) / False,
+  the paper's plain dot products (Eq. 5-6: "y^ID_{s,i} = X_i^T q_s") over a free ID table and
+  H = MLP(SBERT) (Eq. 1), temperature 1;
+- ``cold_items``: "text" (items absent from the training part are scored by the text network
+  alone: their ID embeddings were only ever pushed down as negatives, so any alpha > 0 buries
+  them) / "blend", Eq. 12 for every item;
+- ``alpha``: "valid" (chosen from ALPHA_GRID on the validation part after every epoch; the epoch
+  kept is the one with the best blend at its best alpha; 0.5 without a validation part) / the
+  paper's fixed 0.5 ("alpha is a pre-defined parameter");
+- ``m_max``: 20 / the paper's 30;
+- ``id_encoder``: "sasrec" / "mean" (g_mean, Eq. 2) on Homedepot, "sasrec" on Amazon-M2;
+- ``dim`` 64 and ``dropout`` 0.2 / 300 (lr and dropout searched in {0.01, 0.001} and
+  {0.1, 0.3, 0.5}).
 
-- m_random is 2 for each network (the released code trains the ID network 2 epochs with random
-  negatives and the text network never);
-- temperatures: both item tables end in LayerNorm, so by default both networks divide their
-  logits by sqrt(dim) (``NeuralRecommender.temperature``; the released code divides text logits
-  by 0.07). With 1.0 the softmax saturates from the first step: on online_retail the text
-  network's first epoch destroyed its content prior and AlterRec lost to the ID-only model
-  (bench/RESULTS.md, "AlterRec findings");
-- alpha: "valid" (default) picks the blend weight from ALPHA_GRID (0, 0.1, ..., 1) on the
-  validation part after every epoch, and the epoch kept is the one with the best blend at its
-  best alpha. The paper tunes alpha per dataset; the released default is 0.5, which is what a
-  fit without a validation part uses. A number fixes alpha.
+The same as the paper in both: the text encoder is a transformer ("sasrec"; "we use Transformer
+to generate text session embedding" on both settings), m_random 2 and m_gap 2, and, when ``p > 0``,
+``positive_terms="separate"``: each extra positive is its own log f(.) term against the same
+negatives (Eq. 10-11: "these augmented samples are paired with the same corresponding hard
+negative samples as the target item"); ``"shared"`` puts all positives in one softmax. ``beta``
+defaults to the paper's 0.5. ``negatives="random"`` is AlterRec_random.
 
-For a catalogue smaller than 4 * k2, k2 is capped at a quarter of the catalogue and k1 at a
-twentieth of k2 (at least p + 1), and the negative counts follow the capped window: on
-online_retail's 3,634 items that gives k1 45, k2 908 and 431 hard + 432 random negatives. The
-logits of each network are divided by its temperature (``temperature_id``,
-``temperature_text``; None: sqrt(dim)) in training, scoring and the blend.
+The authors' released code differs from the paper in places (it mixes hard and random negatives,
+k1 50 / k2 5000, so k2 - k1 = 4,950 negatives per target, trains the ID network 2 epochs with
+random negatives and the text network none, and divides text logits by 0.07); ``negatives=
+"mixed"`` with ``num_hard``/``num_random`` reproduces its negatives, not the paper's.
+
+Text features: the paper uses frozen Sentence-BERT vectors; pass them as ``text=`` (a matrix),
+or use the library's "lsa" / "subword" features. A mining window that does not fit the catalogue
+is never changed silently: ``fit_window="error"`` refuses it, "scale" and "clip" warn with the
+numbers (``mining_window`` shows what a catalogue gets).
 """
 
 from __future__ import annotations
@@ -55,7 +72,7 @@ import pandas as pd
 from .. import _core
 from ..dataset import SessionSet
 from .base import Recommender, ScorerView
-from .neural import BestEpoch, SASRec
+from .neural import ENCODERS, BestEpoch
 
 NETWORKS = ("id", "text")
 # Blend weights compared on the validation part when alpha="valid"; 1.0 is the ID network
@@ -63,21 +80,41 @@ NETWORKS = ("id", "text")
 ALPHA_GRID = tuple(round(0.1 * i, 1) for i in range(11))
 # Validation rows scored per block by the alpha search (two blocks of rows x items floats).
 _GRID_ROWS = 512
+SESSION_ENCODERS = ("sasrec", "mean", "meanpool")
+# The published configuration (section 5.1.3 and Appendix G). Not given by the paper, chosen
+# here: lr 1e-3 and dropout 0.3 (inside the searched grids), ffn_dim 256 and max_len 50
+# (RecBole's SASRec defaults; the baselines "are implemented based on the RecBole"), 2 heads, a
+# text MLP with one hidden layer of the hidden dimension, and the kept epoch = best validation.
+PAPER = dict(
+    m_random=2, m_gap=2, m_max=30, alpha=0.5, negatives="hard", positive_terms="separate",
+    tower_norm=False, cold_items="blend", fit_window="clip", text_encoder="sasrec", dim=300,
+    layers=2, heads=2, ffn_dim=256, max_len=50, text_hidden=(300,), lr=1e-3, dropout=0.3,
+    text_dropout=0.3, patience=None,
+)
+PAPER_SETTINGS = {
+    "homedepot": dict(id_encoder="mean", k1=6, k2=2000),
+    "amazon-m2": dict(id_encoder="sasrec", k1=20, k2=20000),
+}
+# AlterRec_aug: "beta = 0.5, p = 5".
+PAPER_AUGMENTED = dict(p=5, beta=0.5)
 
 
 class AlterRec(Recommender):
     """Alternating ID/text training with hard negatives; see the module docstring.
 
-    Architecture (both networks): ``dim``, ``layers``, ``heads``, ``ffn_dim``, ``max_len``,
-    ``dropout``. Text: ``text`` ("lsa", "subword" or a feature matrix), ``text_field``,
-    ``text_dim``, ``text_hidden``, ``text_dropout``, ``vocab_size``, ``token_dim``.
-    Alternation: ``m_random``, ``m_gap``, ``m_max``, ``negatives`` ("hard" or "random"), ``k1``,
-    ``k2``, ``num_hard``, ``num_random`` (None: half of k2 - k1 each), ``p``, ``beta``,
-    ``alpha`` (a number, or "valid": chosen on the validation part; the one in use is
-    ``alpha_``), ``temperature_id``, ``temperature_text`` (None: sqrt(dim)). Training: ``batch_size``, ``lr``,
-    ``lr_text`` (None: ``lr``), ``metric`` (validation metric of the blend used to keep the
-    best epoch), ``patience`` (epochs without improvement before stopping; None: run to
-    ``m_max``), ``seed``, ``threads``.
+    Architecture: ``dim``, ``layers``, ``heads``, ``ffn_dim``, ``max_len``, ``dropout``,
+    ``id_encoder`` and ``text_encoder`` ("sasrec", "mean": the plain mean g_mean, "meanpool":
+    mean + linear), ``tower_norm``. Text: ``text`` ("lsa", "subword" or a feature matrix),
+    ``text_field``, ``text_dim``, ``text_hidden``, ``text_dropout``, ``vocab_size``,
+    ``token_dim``. Alternation: ``m_random``, ``m_gap``, ``m_max``, ``negatives`` ("mixed",
+    "hard" or "random"), ``k1``, ``k2``, ``fit_window`` ("scale", "clip" or "error"), ``num_hard``
+    and ``num_random`` ("mixed" only; None: half of k2 - k1 each), ``p``, ``beta``,
+    ``positive_terms`` ("separate" or "shared"), ``alpha`` (a number, or "valid": chosen on the
+    validation part; the one in use is ``alpha_``), ``cold_items`` ("text" or "blend"),
+    ``temperature_id``, ``temperature_text`` (None: sqrt(dim) with ``tower_norm``, else 1).
+    Training: ``batch_size``, ``lr``, ``lr_text`` (None: ``lr``), ``metric`` (validation metric
+    of the blend used to keep the best epoch), ``patience`` (epochs without improvement before
+    stopping; None: run to ``m_max``), ``seed``, ``threads``.
     """
 
     name = "alterrec"
@@ -90,6 +127,9 @@ class AlterRec(Recommender):
         ffn_dim: int = 256,
         max_len: int = 50,
         dropout: float = 0.2,
+        id_encoder: str = "sasrec",
+        text_encoder: str = "sasrec",
+        tower_norm: bool = True,
         text="lsa",
         text_field: str = "text",
         text_dim: int = 64,
@@ -100,14 +140,17 @@ class AlterRec(Recommender):
         m_random: int = 2,
         m_gap: int = 2,
         m_max: int = 20,
-        negatives: str = "hard",
+        negatives: str = "mixed",
         k1: int = 50,
         k2: int = 5000,
+        fit_window: str = "scale",
         num_hard: Optional[int] = None,
         num_random: Optional[int] = None,
         p: int = 0,
-        beta: float = 0.1,
+        beta: float = 0.5,
+        positive_terms: str = "separate",
         alpha: Union[float, str] = "valid",
+        cold_items: str = "text",
         temperature_id: Optional[float] = None,
         temperature_text: Optional[float] = None,
         batch_size: int = 256,
@@ -126,8 +169,15 @@ class AlterRec(Recommender):
             user_matrix, params["text"] = text, "matrix"
         params["text_hidden"] = [int(h) for h in text_hidden]
         super().__init__(**params)
-        if negatives not in ("hard", "random"):
-            raise ValueError(f"negatives must be 'hard' or 'random', got {negatives!r}")
+        choices = dict(negatives=("mixed", "hard", "random"), fit_window=("scale", "clip", "error"),
+                       positive_terms=("separate", "shared"), cold_items=("text", "blend"),
+                       id_encoder=SESSION_ENCODERS, text_encoder=SESSION_ENCODERS)
+        for key, allowed in choices.items():
+            if params[key] not in allowed:
+                raise ValueError(f"{key} must be one of {allowed}, got {params[key]!r}")
+        if negatives != "mixed" and (num_hard is not None or num_random is not None):
+            raise ValueError(f"num_hard and num_random apply to negatives='mixed'; "
+                             f"negatives={negatives!r} takes every item of r[k1:k2]")
         if m_random < 0 or m_gap < 1 or m_max < 1:
             raise ValueError("need m_random >= 0, m_gap >= 1 and m_max >= 1")
         if not 0 <= k1 < k2:
@@ -138,41 +188,96 @@ class AlterRec(Recommender):
             raise ValueError(f"alpha must be in [0, 1] or 'valid', got {alpha!r}")
         if any(t is not None and t <= 0 for t in (temperature_id, temperature_text)):
             raise ValueError("temperatures must be positive")
-        common = dict(
-            dim=dim, layers=layers, heads=heads, ffn_dim=ffn_dim, max_len=max_len,
-            dropout=dropout, batch_size=batch_size, metric=metric, seed=seed, threads=threads,
-            epochs=m_max,
-        )
+        train_args = dict(dim=dim, max_len=max_len, dropout=dropout, batch_size=batch_size,
+                          metric=metric, seed=seed, threads=threads, epochs=m_max,
+                          tower_norm=tower_norm)
+
+        def network(encoder, **kwargs):
+            if encoder == "sasrec":
+                kwargs.update(layers=layers, heads=heads, ffn_dim=ffn_dim)
+            return ENCODERS[encoder](**train_args, **kwargs)
+
         self.networks = {
-            "id": SASRec(items="id_ln", temperature=temperature_id, lr=lr, **common),
-            "text": SASRec(
-                items="text", temperature=temperature_text, lr=lr_text or lr,
+            "id": network(id_encoder, items="id_ln" if tower_norm else "id",
+                          temperature=temperature_id, lr=lr),
+            "text": network(
+                text_encoder, items="text", temperature=temperature_text, lr=lr_text or lr,
                 text=user_matrix if user_matrix is not None else text, text_field=text_field,
                 text_dim=text_dim, text_hidden=text_hidden, text_dropout=text_dropout,
-                vocab_size=vocab_size, token_dim=token_dim, **common,
+                vocab_size=vocab_size, token_dim=token_dim,
             ),
         }
         self.epochs_done = 0
         self.history_: Optional[pd.DataFrame] = None
         # The blend weight in use: the fixed alpha, or the one chosen on validation.
         self.alpha_: float = 0.5 if alpha == "valid" else float(alpha)
-        # 1 for items absent from the training part: the blend scores them by text alone.
+        # 1 for items the blend scores by the text network alone (cold_items="text": the items
+        # absent from the training part; "blend": none).
         self.text_only_items_: Optional[np.ndarray] = None
         self._blend = None  # (id core, text core, alpha, BlendScorer), rebuilt when one changes
 
+    @classmethod
+    def paper(cls, setting: str = "amazon-m2", augmented: bool = False, **overrides) -> "AlterRec":
+        """The published configuration for ``setting`` "amazon-m2" or "homedepot" (section 5.1.3,
+        Appendix G; see ``PAPER`` and ``PAPER_SETTINGS`` for what the paper leaves open and the
+        value chosen here). ``augmented=True`` is AlterRec_aug (p 5, beta 0.5). ``overrides``
+        replace any parameter, e.g. ``dim=64`` or ``text=sbert_matrix``."""
+        if setting not in PAPER_SETTINGS:
+            raise ValueError(f"setting must be one of {sorted(PAPER_SETTINGS)}, got {setting!r}")
+        config = dict(PAPER, **PAPER_SETTINGS[setting])
+        if augmented:
+            config.update(PAPER_AUGMENTED)
+        config.update(overrides)
+        return cls(**config)
+
     # -------------------------------------------------------------------------- schedule
     def mining_window(self, num_items: int) -> dict:
-        """k1, k2 and the per-target counts actually used for a catalogue of ``num_items``."""
+        """k1, k2 and the per-target counts used for a catalogue of ``num_items`` (the keyword
+        arguments of the mined training step). See ``window_change`` for when they differ from
+        the parameters."""
+        p = self.params
+        k1, k2 = self._fitted_window(num_items)
+        window = k2 - k1
+        if p["negatives"] == "mixed":
+            num_hard = window // 2 if p["num_hard"] is None else p["num_hard"]
+            num_random = window - window // 2 if p["num_random"] is None else p["num_random"]
+        else:  # every item of r[k1:k2]; in the random phases as many random ones
+            num_hard, num_random = window, 0
+        return dict(k1=k1, k2=k2, num_hard=num_hard, num_random=num_random, num_aug=p["p"],
+                    aug_weight=p["beta"],
+                    separate_positives=p["positive_terms"] == "separate")
+
+    def _fitted_window(self, num_items: int) -> tuple[int, int]:
         p = self.params
         k1, k2 = p["k1"], p["k2"]
-        if num_items < 4 * k2:
+        rule = p["fit_window"]
+        if rule == "scale" and num_items < 4 * k2:
             k2 = max(2, num_items // 4)
             k1 = min(k1, max(p["p"] + 1, k2 // 20))
-        window = k2 - k1
-        num_hard = window // 2 if p["num_hard"] is None else p["num_hard"]
-        num_random = window - window // 2 if p["num_random"] is None else p["num_random"]
-        return dict(k1=k1, k2=k2, num_hard=num_hard, num_random=num_random, num_aug=p["p"],
-                    aug_weight=p["beta"])
+        elif k2 > num_items:
+            if rule == "error":
+                raise ValueError(
+                    f"AlterRec: the mining window k1={k1}, k2={k2} does not fit a catalogue of "
+                    f"{num_items} items; choose k2 <= {num_items} or fit_window='clip'/'scale'")
+            k2 = num_items  # "clip": the Python slice r[k1:k2] of a shorter ranking
+        if k1 >= k2:
+            raise ValueError(f"AlterRec: k1={k1} leaves no negatives in a catalogue of "
+                             f"{num_items} items")
+        return k1, k2
+
+    def window_change(self, num_items: int) -> Optional[str]:
+        """None when the window (k1, k2) is used as given for ``num_items`` items; otherwise the
+        message that ``fit`` warns with."""
+        p = self.params
+        k1, k2 = self._fitted_window(num_items)
+        if (k1, k2) == (p["k1"], p["k2"]):
+            return None
+        counts = self.mining_window(num_items)
+        why = (f"a catalogue of {num_items} items is smaller than 4 * k2 = {4 * p['k2']}"
+               if p["fit_window"] == "scale" else f"k2 exceeds the catalogue of {num_items} items")
+        return (f"AlterRec: {why}; mining window k1={p['k1']}, k2={p['k2']} changed to "
+                f"k1={k1}, k2={k2} (fit_window={p['fit_window']!r}): {counts['num_hard']} hard + "
+                f"{counts['num_random']} random negatives per target")
 
     def schedule(self, epoch: int) -> tuple[str, bool]:
         """(network trained, hard negatives?) at 0-based ``epoch`` (Algorithm 1)."""
@@ -182,7 +287,7 @@ class AlterRec(Recommender):
         if epoch < 2 * m_random:
             return "text", False
         block = (epoch - 2 * m_random) // m_gap
-        return ("id" if block % 2 == 0 else "text"), self.params["negatives"] == "hard"
+        return ("id" if block % 2 == 0 else "text"), self.params["negatives"] != "random"
 
     # --------------------------------------------------------------------------- training
     def fit(
@@ -204,10 +309,16 @@ class AlterRec(Recommender):
         if valid is None and p["alpha"] == "valid":
             warnings.warn("AlterRec: alpha='valid' needs a validation part; blending with "
                           f"alpha={self.alpha_}", stacklevel=2)
+        mining = self.mining_window(train.num_items)
+        change = self.window_change(train.num_items)
+        if change is not None:
+            warnings.warn(change, stacklevel=2)
         units = {name: net._start_training(train) for name, net in self.networks.items()}
         self.catalog = train.catalog
-        self.text_only_items_ = (np.asarray(train.train_counts) == 0).astype(np.uint8)
-        mining = self.mining_window(train.num_items)
+        cold = np.asarray(train.train_counts) == 0
+        if p["cold_items"] == "blend":
+            cold[:] = False
+        self.text_only_items_ = cold.astype(np.uint8)
         history = [] if self.history_ is None else self.history_.to_dict("records")
         best = BestEpoch(p["patience"])
 
@@ -222,7 +333,7 @@ class AlterRec(Recommender):
             other = self.networks["text" if trained == "id" else "id"]
             step_mining = dict(mining)
             if not hard:  # random negatives only, as many as in the hard phases
-                step_mining.update(num_aug=0)
+                step_mining.update(num_aug=0)  # (the hard slots are drawn at random)
             row = net._train_epoch(
                 train, *units[trained], progress, mining=step_mining,
                 teacher=other._core if hard else None,

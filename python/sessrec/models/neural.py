@@ -60,8 +60,10 @@ class NeuralRecommender(Recommender):
     "prefix": one unit per prefix example, as in the papers), ``loss`` ("ce": full softmax over
     the catalogue, chunked; "sampled": ``num_negatives`` shared negatives from ``sampler``
     "uniform" or "popularity", with logQ correction), ``temperature`` (logits are divided by
-    it; None: 1 for items="id", sqrt(dim) for item towers, see the ``temperature`` property),
-    ``seed`` and ``threads``.
+    it; None: 1 for items="id" and for towers without LayerNorm, sqrt(dim) for LayerNorm'd item
+    towers, see the ``temperature`` property), ``tower_norm`` (True: item towers end in
+    LayerNorm; False: plain tables, the text tower a bare MLP, H = MLP(X) as in the AlterRec
+    paper's Eq. 1), ``seed`` and ``threads``.
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class NeuralRecommender(Recommender):
         vocab_size: int = 8000,
         token_dim: int = 64,
         temperature: Optional[float] = None,
+        tower_norm: bool = True,
         **architecture,
     ):
         params = dict(locals())
@@ -115,6 +118,11 @@ class NeuralRecommender(Recommender):
             raise ValueError(f"items must be id, id_ln, text, sum or concat, got {items!r}")
         if temperature is not None and not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature!r}")
+        if not isinstance(tower_norm, bool):
+            raise ValueError(f"tower_norm must be True or False, got {tower_norm!r}")
+        if items == "id_ln" and not tower_norm:
+            raise ValueError("items='id_ln' is the LayerNorm'd ID table; tower_norm=False with "
+                             "free ID embeddings is items='id'")
         if self._user_features is not None and items not in ("text", "sum", "concat"):
             raise ValueError(f"a text feature matrix is only used with items='text', 'sum' or "
                              f"'concat', not {items!r}")
@@ -159,7 +167,8 @@ class NeuralRecommender(Recommender):
         p = self.params
         if p["temperature"] is not None:
             return float(p["temperature"])
-        return 1.0 if p["items"] == "id" else float(np.sqrt(p["dim"]))
+        normed = p["items"] != "id" and p.get("tower_norm", True)
+        return float(np.sqrt(p["dim"])) if normed else 1.0
 
     # ------------------------------------------------------------------------- item tower
     @property
@@ -201,7 +210,9 @@ class NeuralRecommender(Recommender):
         p = self.params
         if p["items"] == "id":
             return None
-        spec = {"kind": p["items"], "hidden": p["text_hidden"], "dropout": p["text_dropout"]}
+        norm = bool(p.get("tower_norm", True))
+        spec = {"kind": p["items"], "hidden": p["text_hidden"], "dropout": p["text_dropout"],
+                "text_layernorm": norm, "id_layernorm": norm}
         if self.uses_text:
             inputs = self._text_inputs
             if inputs is None:
@@ -448,15 +459,28 @@ class SASRec(NeuralRecommender):
 
 
 class MeanPool(NeuralRecommender):
-    """Mean of the item embeddings so far, through a linear layer: an order-blind baseline."""
+    """Mean of the item embeddings so far: an order-blind baseline. ``linear=True`` maps the
+    mean through a linear layer; ``linear=False`` is the plain mean, g_mean of the AlterRec paper
+    (Eq. 2, "the mean of the item embeddings within the session"), scored against the same
+    table."""
 
     name = "meanpool"
 
+    def __init__(self, linear: bool = True, **kwargs):
+        if not isinstance(linear, bool):
+            raise ValueError(f"linear must be True or False, got {linear!r}")
+        super().__init__(linear=linear, **kwargs)
+
     def _build_core(self, num_items):
-        return _core.MeanPool(num_items, **self._common())
+        return _core.MeanPool(num_items, linear=self.params["linear"], **self._common())
 
 
-ENCODERS = {"sasrec": SASRec, "gru4rec": GRU4Rec, "meanpool": MeanPool}
+def _g_mean(**kwargs) -> MeanPool:
+    return MeanPool(linear=False, **kwargs)
+
+
+# Session encoders by name: "mean" is the plain mean (g_mean), "meanpool" the mean + linear.
+ENCODERS = {"sasrec": SASRec, "gru4rec": GRU4Rec, "meanpool": MeanPool, "mean": _g_mean}
 
 
 def _encoder(encoder: str):
@@ -468,7 +492,7 @@ def _encoder(encoder: str):
 def TextOnly(encoder: str = "sasrec", **kwargs) -> NeuralRecommender:
     """The text-only session model: items are represented by their text alone (an MLP over
     frozen features, ``text="lsa"`` or a matrix, or the subword encoder, ``text="subword"``), fed
-    to the chosen session encoder ("sasrec", "gru4rec", "meanpool"). Returns that encoder's model
+    to the chosen session encoder ("sasrec", "gru4rec", "meanpool", "mean"). Returns that encoder's model
     with ``items="text"``; it recommends items never seen in training from their text."""
     return _encoder(encoder)(items="text", **kwargs)
 
@@ -476,7 +500,10 @@ def TextOnly(encoder: str = "sasrec", **kwargs) -> NeuralRecommender:
 def NFRec(fusion: str = "sum", encoder: str = "sasrec", **kwargs) -> NeuralRecommender:
     """NFRec naive fusion (AlterRec, appendix A): each item is its ID embedding and its text
     embedding fused by ``fusion`` "sum" or "concat" (then a linear map back to ``dim``), trained
-    with one loss. ``model.part("id")`` / ``model.part("text")`` give the decomposed scores."""
+    with one loss. ``model.part("id")`` / ``model.part("text")`` give the decomposed scores.
+    The paper's NFRec pools with g_mean (appendix A: "we apply the mean function based on the
+    fused item embedding to get the session embedding"): ``encoder="mean"``, with
+    ``tower_norm=False`` for its plain tables; the default encoder is SASRec."""
     if fusion not in ("sum", "concat"):
         raise ValueError(f"fusion must be 'sum' or 'concat', got {fusion!r}")
     return _encoder(encoder)(items=fusion, **kwargs)
