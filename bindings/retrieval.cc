@@ -113,7 +113,14 @@ void bind_retrieval(py::module_& m) {
       .def(py::init<>())
       .def_readwrite("k", &SessionKNNConfig::k)
       .def_readwrite("sample_size", &SessionKNNConfig::sample_size)
-      .def_readwrite("cosine", &SessionKNNConfig::cosine)
+      .def_readwrite("sampling", &SessionKNNConfig::sampling)
+      .def_readwrite("similarity", &SessionKNNConfig::similarity)
+      .def_readwrite("weighting", &SessionKNNConfig::weighting)
+      .def_readwrite("weighting_score", &SessionKNNConfig::weighting_score)
+      .def_readwrite("idf_weighting", &SessionKNNConfig::idf_weighting)
+      .def_readwrite("remind", &SessionKNNConfig::remind)
+      .def_readwrite("last_n_clicks", &SessionKNNConfig::last_n_clicks)
+      .def_readwrite("seed", &SessionKNNConfig::seed)
       .def_readwrite("popularity_fallback", &SessionKNNConfig::popularity_fallback);
 
   py::class_<SessionKNN, SessionScorer, std::shared_ptr<SessionKNN>>(m, "SessionKNN")
