@@ -118,8 +118,16 @@ class Dataset:
     def item_text(self, field: str = "text") -> list[str]:
         return self.catalog.text(field)
 
+    def items_with_text(self) -> np.ndarray:
+        """Mask of the items whose text is non-empty in at least one text field."""
+        has_text = np.zeros(self.num_items, dtype=bool)
+        for name in self.catalog.text_fields():
+            has_text |= pd.Series(self.catalog.text(name)).str.strip().to_numpy() != ""
+        return has_text
+
     def stats(self) -> pd.Series:
-        """Sizes of the dataset as a pandas Series."""
+        """Sizes of the dataset as a pandas Series (``items_with_text``: items whose text is
+        non-empty in at least one text field)."""
         lengths = np.diff(np.asarray(self.sessions.offsets))
         counts = self.sessions.item_counts(self.num_items)
         return pd.Series(
@@ -128,6 +136,7 @@ class Dataset:
                 "events": int(self.sessions.num_events),
                 "items": int(self.num_items),
                 "items_with_events": int((counts > 0).sum()),
+                "items_with_text": int(self.items_with_text().sum()),
                 "mean_session_length": float(lengths.mean()) if len(lengths) else 0.0,
                 "max_session_length": int(lengths.max()) if len(lengths) else 0,
                 "text_fields": ",".join(self.catalog.text_fields()),

@@ -81,7 +81,8 @@ def test_recbole_single_inter_with_item_and_text(tmp_path):
     write(folder / "toy.item", "item_id:token\tcategories:token_seq\tprice:float\tbrand:token\n"
                                "10\tkitchen mug\t2.0\tacme\n11\tgarden hose\t9.0\tzen\n")
     write(folder / "toy.text", "item_id:token\ttext:token_seq\n10\ta red mug\n12\tsome thing\n")
-    ds = load_recbole(folder)
+    with pytest.warns(UserWarning, match=r"toy.item: 1 of the 3 interaction items have no row"):
+        ds = load_recbole(folder)
     assert ds.name == "toy" and ds.sessions.num_sessions == 2
     ids = ds.catalog.ids()
     text = dict(zip(ids, ds.catalog.text("text")))
