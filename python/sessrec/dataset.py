@@ -162,6 +162,7 @@ class Dataset:
         fold: int = 0,
         seed: int = 0,
         max_history: int = 50,
+        targets: str = "all",
     ) -> tuple[SessionSet, SessionSet, SessionSet]:
         """Split into (train, valid, test).
 
@@ -174,12 +175,22 @@ class Dataset:
             test part and a ``valid`` share of the rest is the validation part.
           * ``"given"``: the train/valid/test labels stored with a pre-split source.
 
+        ``targets`` says which positions of a validation or test session are evaluated:
+        ``"all"`` (default) every position (history ``items[:t]`` -> ``items[t]``), ``"last"``
+        only the last one, as the KDD Cup 2023 solution validated on the last item of each
+        held-out session. It applies to ``"time"`` and ``"kfold"``; leave-one-out always
+        evaluates the last position, and ``"given"`` evaluates the way its source says (the
+        last position of each pre-split RecBole row) or, with ``"last"``, the last position.
+        Training always keeps every position.
+
         No test target is ever part of the training data: the parts hold disjoint sessions, and
         leave-one-out removes the held-out positions from the training sessions.
         """
         from . import splits
 
-        return splits.split_dataset(self, how, valid, test, k, fold, seed, max_history)
+        return splits.split_dataset(
+            self, how, valid, test, k, fold, seed, max_history, targets=targets
+        )
 
     # ---------------------------------------------------------------------------- HDF5 cache
     def save(self, path: str | Path) -> None:

@@ -8,6 +8,7 @@ from . import _core
 from .dataset import SPLIT_LABELS, Dataset, SessionSet
 
 SPLIT_METHODS = ("time", "leave_one_out", "kfold", "given")
+TARGETS = ("all", "last")
 
 
 def _check_fractions(valid: float, test: float) -> None:
@@ -57,9 +58,13 @@ def split_dataset(
     fold: int,
     seed: int,
     max_history: int,
+    targets: str = "all",
 ) -> tuple[SessionSet, SessionSet, SessionSet]:
     if max_history < 0:
         raise ValueError(f"max_history must be >= 0 (0 = no limit), got {max_history}")
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be 'all' or 'last', got {targets!r}")
+    held_out = ("all", targets, targets)  # training keeps every position
     n = ds.sessions.num_sessions
     if n == 0:
         raise ValueError(f"{ds.name}: cannot split a dataset without sessions")
@@ -72,7 +77,7 @@ def split_dataset(
         if n_train <= 0 or n_test <= 0:
             raise ValueError(f"{ds.name}: {n} sessions are too few for this split")
         index = (order[:n_train], order[n_train : n_train + n_valid], order[n_train + n_valid :])
-        return _parts(ds, index, ("all", "all", "all"), max_history)
+        return _parts(ds, index, held_out, max_history)
 
     if how == "kfold":
         if k < 2 or not (0 <= fold < k):
@@ -89,7 +94,7 @@ def split_dataset(
             _chronological(ds, rest[:n_valid]),
             _chronological(ds, test_index),
         )
-        return _parts(ds, index, ("all", "all", "all"), max_history)
+        return _parts(ds, index, held_out, max_history)
 
     if how == "leave_one_out":
         # Same sessions in every part; the held-out positions are cut off the training part.
@@ -118,8 +123,8 @@ def split_dataset(
         )
         if len(index[0]) == 0 or len(index[2]) == 0:
             raise ValueError(f"{ds.name}: the given split has an empty train or test part")
-        targets = ("all", ds.split_targets, ds.split_targets)
-        return _parts(ds, index, targets, max_history)
+        given = "last" if targets == "last" else ds.split_targets
+        return _parts(ds, index, ("all", given, given), max_history)
 
     raise ValueError(f"unknown split method {how!r}; expected one of {SPLIT_METHODS}")
 
@@ -129,4 +134,4 @@ def cold_items(train: SessionSet) -> np.ndarray:
     return np.flatnonzero(train.train_counts == 0)
 
 
-__all__ = ["split_dataset", "cold_items", "SPLIT_METHODS", "_core"]
+__all__ = ["split_dataset", "cold_items", "SPLIT_METHODS", "TARGETS", "_core"]

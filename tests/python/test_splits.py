@@ -88,3 +88,26 @@ def test_cold_items_only_in_test_of_synthetic(small, small_split):
     assert not cold[np.asarray(train.sessions.items)].any()
     assert not cold[np.asarray(valid.sessions.items)].any()
     assert cold[test.target_items()].any()
+
+
+@pytest.mark.parametrize("how", ["kfold", "time"])
+def test_targets_last_evaluates_only_the_last_position_of_held_out_sessions(small, how):
+    kwargs = dict(k=4, fold=1, seed=3) if how == "kfold" else {}
+    every = small.split(how, **kwargs)
+    last = small.split(how, targets="last", **kwargs)
+    assert [p.targets for p in every] == ["all", "all", "all"]
+    assert [p.targets for p in last] == ["all", "last", "last"]
+    # Training keeps every position; the parts hold the same sessions either way.
+    assert last[0].num_examples() == every[0].num_examples()
+    for a, b in zip(every, last):
+        np.testing.assert_array_equal(a.session_index, b.session_index)
+    for part in last[1:]:
+        lengths = np.diff(np.asarray(part.sessions.offsets))
+        assert part.num_examples() == int((lengths >= 2).sum()) < np.sum(lengths - 1)
+        ends = np.asarray(part.sessions.offsets)[1:][lengths >= 2] - 1
+        np.testing.assert_array_equal(part.target_items(), np.asarray(part.sessions.items)[ends])
+
+
+def test_targets_must_be_last_or_all(small):
+    with pytest.raises(ValueError, match="targets must be 'all' or 'last', got 'first'"):
+        small.split("kfold", targets="first")
