@@ -204,3 +204,30 @@ def test_ml100k_from_the_shared_folder():
     assert stats["items"] == 1682 and stats["items_with_text"] == 1682
     start = np.asarray(ds.sessions.times)[np.asarray(ds.sessions.offsets)[:-1]]
     assert (np.diff(start) >= 0).all()
+
+
+def test_item_file_keyed_by_index_is_translated_too(tmp_path):
+    folder = write_text_benchmark(tmp_path)
+    write(folder / "Toys.item", "item_id:token\tprice:float\n"
+          + "".join(f"{i}\t{int(i) * 1.5}\n" for i in ORIGINAL))  # keyed by index
+    ds = load_recbole(folder)
+    assert len(ds.catalog) == 11
+    price = dict(zip(ds.catalog.ids(), ds.catalog.numeric("price")))
+    assert price["B0004X"] == 6.0
+    assert dict(zip(ds.catalog.ids(), ds.catalog.text("text")))["B0004X"] == "toy number 4"
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("B1\t1\nB2\t1\n", r"Toys.item2index, line 2: index '1' appears twice"),
+        ("B1\t1\nB1\t2\n", r"Toys.item2index, line 2: original 'B1' appears twice"),
+        ("B1\t1\t7\n", r"Toys.item2index: expected two tab-separated columns"),
+        ("item_id\tindex\nB1\t\n", r"Toys.item2index, line 2: empty 'index'"),
+    ],
+)
+def test_malformed_item2index_is_refused(tmp_path, content, match):
+    folder = write_text_benchmark(tmp_path)
+    write(folder / "Toys.item2index", content)
+    with pytest.raises(ValueError, match=match):
+        load_recbole(folder)
