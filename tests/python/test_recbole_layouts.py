@@ -231,3 +231,26 @@ def test_malformed_item2index_is_refused(tmp_path, content, match):
     write(folder / "Toys.item2index", content)
     with pytest.raises(ValueError, match=match):
         load_recbole(folder)
+
+
+@pytest.mark.skipif(not ML100K.is_dir(), reason="shared ml-100k data not present")
+def test_ml100k_written_unisrec_style_matches_leave_one_out(tmp_path):
+    """ml-100k written as UniSRec's preprocessing would (leave-one-out, histories cut to 50,
+    longest prefix first) gives back the leave-one-out split of the atomic file."""
+    ml = sr.datasets.load(ML100K)
+    ids = ml.catalog.ids()
+    bounds = np.asarray(ml.sessions.offsets)
+    items = np.asarray(ml.sessions.items)
+    users = np.asarray(ml.session_ids)
+    sequences = {str(u): [ids[i] for i in items[b:e]]
+                 for u, b, e in zip(users, bounds[:-1], bounds[1:])}
+    ds = load_recbole(write_presplit(tmp_path / "ml", sequences, cap=50))
+    train, _, test = ds.split("given")
+    loo_train, _, loo_test = ml.split("leave_one_out")
+    assert len(train) == 943 and train.num_examples() == loo_train.num_examples()
+    assert sessions_by_id(train, ds) == sessions_by_id(loo_train, ml)
+    got = sorted(([ds.catalog.ids()[i] for i in h], ds.catalog.ids()[t])
+                 for h, t in zip(test.histories(), test.target_items()))
+    want = sorted(([ids[i] for i in h], ids[t])
+                  for h, t in zip(loo_test.histories(), loo_test.target_items()))
+    assert got == want
