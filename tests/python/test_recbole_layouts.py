@@ -73,26 +73,24 @@ def test_presplit_rows_rebuild_one_training_sequence_per_user(tmp_path, order, c
         assert got == want  # each history is the tail of its user's sequence
 
 
-def test_rows_that_contradict_their_user_are_refused_with_the_line(tmp_path):
+@pytest.mark.parametrize(
+    "role, line, row, broken",
+    [
+        # User 0's training rows, longest prefix first: line 2 is "4 5 6 -> 7", line 4 ...
+        ("train", 4, "0\t2 3 4\t5", "0\t2 9 4\t5"),
+        # ... and a validation row must continue the training rows.
+        ("valid", 2, "0\t5 6 7\t8", "0\t5 7 6\t8"),
+    ],
+)
+def test_rows_that_contradict_their_user_are_refused_with_the_line(tmp_path, role, line, row,
+                                                                   broken):
     folder = write_presplit(tmp_path / "bench", SEQUENCES, cap=3, order="descending")
-    path = folder / "bench.train.inter"
+    path = folder / f"bench.{role}.inter"
     lines = path.read_text().splitlines()
-    # User 0's rows, longest prefix first: line 2 is "4 5 6 -> 7"; break the middle of line 4.
-    assert lines[3] == "0\t2 3 4\t5"
-    lines[3] = "0\t2 9 4\t5"
+    assert lines[line - 1] == row
+    lines[line - 1] = broken
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ValueError, match=r"bench.train.inter, line 4: .*user_id '0'"):
-        load_recbole(folder)
-
-
-def test_valid_row_that_contradicts_training_rows_is_refused(tmp_path):
-    folder = write_presplit(tmp_path / "bench", SEQUENCES, cap=3, order="descending")
-    path = folder / "bench.valid.inter"
-    lines = path.read_text().splitlines()
-    assert lines[1] == "0\t5 6 7\t8"
-    lines[1] = "0\t5 7 6\t8"
-    path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ValueError, match=r"bench.valid.inter, line 2: .*user_id '0'"):
+    with pytest.raises(ValueError, match=rf"bench.{role}.inter, line {line}: .*user_id '0'"):
         load_recbole(folder)
 
 
