@@ -252,3 +252,13 @@ def test_ml100k_written_unisrec_style_matches_leave_one_out(tmp_path):
     want = sorted(([ids[i] for i in h], ids[t])
                   for h, t in zip(loo_test.histories(), loo_test.target_items()))
     assert got == want
+
+
+def test_interactions_already_in_original_ids_pass_through_item2index(tmp_path):
+    folder = tmp_path / "Toys"
+    folder.mkdir()
+    write(folder / "Toys.inter", "user_id:token\titem_id:token\n"
+          "u1\tB0001X\nu1\tB0002X\nu2\tB0002X\nu2\tB0003X\n")
+    write(folder / "Toys.item2index", "".join(f"{o}\t{i}\n" for i, o in ORIGINAL.items()))
+    ds = load_recbole(folder)
+    assert sorted(ds.catalog.ids()) == ["B0001X", "B0002X", "B0003X"]

@@ -26,7 +26,7 @@
   whose index is not an integer while every other index is, e.g. ``item_id:token<TAB>index``).
   When present, catalogue items and training sessions carry the original IDs, and side files
   may be keyed by original IDs (the usual case) or by indices. An index missing from the map is
-  a ``ValueError`` with the counts.
+  a ``ValueError`` with the counts; interaction files that already use original IDs are kept.
 
 Every side file is checked against the interactions: one that shares no item ID with them is a
 ``ValueError`` (the keys are of another kind, e.g. a missing ``item2index``); one that covers
@@ -122,9 +122,12 @@ class IndexMap:
         return None if path is None else cls(path)
 
     def translate(self, indices: np.ndarray, what: str) -> np.ndarray:
-        """Original IDs of ``indices`` (distinct values); every index must be in the map."""
+        """Original IDs of ``indices`` (distinct values); every index must be in the map.
+        Values that are all original IDs already are returned as they are."""
         found = self.original.reindex(pd.Index(indices, dtype=object))
         missing = found.isna().to_numpy()
+        if missing.any() and pd.Index(indices, dtype=object).isin(self.original.to_numpy()).all():
+            return np.asarray(indices, dtype=object)
         if missing.any():
             raise ValueError(
                 f"{self.path}: {int(missing.sum())} of the {len(indices)} {what} indices in the "
