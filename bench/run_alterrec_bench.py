@@ -60,11 +60,11 @@ ABLATIONS = {
 }
 ALTERREC = {
     "paper (dim 64)": lambda **kw: sr.models.AlterRec.paper(PAPER_SETTING, dim=64, **kw),
+    **{f"AlterRec {name}": (lambda changes: lambda **kw: sr.models.AlterRec(
+        **ENCODER, **TEXT, **{**kw, **changes}))(changes) for name, changes in ABLATIONS.items()},
     "paper_aug (dim 64)": lambda **kw: sr.models.AlterRec.paper(
         PAPER_SETTING, augmented=True, dim=64, **kw),
     "paper (dim 300)": lambda **kw: sr.models.AlterRec.paper(PAPER_SETTING, **kw),
-    **{f"AlterRec {name}": (lambda changes: lambda **kw: sr.models.AlterRec(
-        **ENCODER, **TEXT, **{**kw, **changes}))(changes) for name, changes in ABLATIONS.items()},
 }
 MODELS = list(BASELINES) + list(ALTERREC)
 

@@ -167,10 +167,10 @@ void bind_models(py::module_& m) {
         if (H.ndim() != 2 || E.ndim() != 2 || H.shape(1) != E.shape(1))
           throw InputError("candidate_softmax: H [B, D] and E [V, D] must share D");
         const int64_t B = H.shape(0), D = H.shape(1), V = E.shape(0);
-        auto c = to_vector(cand, "cand");
-        if (B == 0 || static_cast<int64_t>(c.size()) % B != 0 ||
-            label.size() != py::ssize_t(c.size()))
-          throw InputError("candidate_softmax: cand and label must be [B, M]");
+        if (cand.ndim() != 2 || label.ndim() != 2 || cand.shape(0) != B || label.shape(0) != B ||
+            label.shape(1) != cand.shape(1))
+          throw InputError("candidate_softmax: cand and label must both be [B, M]");
+        const std::vector<int32_t> c(cand.data(), cand.data() + cand.size());
         const int64_t M = static_cast<int64_t>(c.size()) / B;
         for (int32_t id : c)
           if (id >= V) throw InputError("candidate_softmax: candidate id outside E");

@@ -158,7 +158,7 @@ def test_candidate_softmax_matches_torch(separate, dense):
     cand[1, 5] = -1  # an unused slot
     cand[2, 6] = cand[2, 7]  # a repeated negative
     label[3, 1:4] = 0.0  # a row with the target alone
-    loss, dH, dE = _core.candidate_softmax(H, E, cand.ravel(), label.ravel(), separate_positives=separate,
+    loss, dH, dE = _core.candidate_softmax(H, E, cand, label, separate_positives=separate,
                                            dense=dense)
     h = torch.tensor(H, dtype=torch.float64, requires_grad=True)
     e = torch.tensor(E, dtype=torch.float64, requires_grad=True)
@@ -175,13 +175,13 @@ def test_separate_and_shared_positive_terms_differ_only_with_extra_positives():
     cand = rng.integers(1, 20, size=(3, 8)).astype(np.int32)
     one = np.zeros((3, 8), np.float32)
     one[:, 0] = 1
-    a = _core.candidate_softmax(H, E, cand.ravel(), one.ravel(), separate_positives=True)[0]
-    b = _core.candidate_softmax(H, E, cand.ravel(), one.ravel(), separate_positives=False)[0]
+    a = _core.candidate_softmax(H, E, cand, one, separate_positives=True)[0]
+    b = _core.candidate_softmax(H, E, cand, one, separate_positives=False)[0]
     assert a == pytest.approx(b, rel=1e-6)
     aug = one.copy()
     aug[:, 1:3] = 0.5
-    a = _core.candidate_softmax(H, E, cand.ravel(), aug.ravel(), separate_positives=True)[0]
-    b = _core.candidate_softmax(H, E, cand.ravel(), aug.ravel(), separate_positives=False)[0]
+    a = _core.candidate_softmax(H, E, cand, aug, separate_positives=True)[0]
+    b = _core.candidate_softmax(H, E, cand, aug, separate_positives=False)[0]
     assert a < b  # positives no longer compete with each other
 
 

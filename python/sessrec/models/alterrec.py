@@ -15,13 +15,19 @@ Training follows Algorithm 1 (Appendix E):
    positives of weight ``beta``;
 4. inference blends y = alpha * y_ID + (1 - alpha) * y_text (Eq. 12).
 
-``AlterRec.paper(setting)`` builds the published configuration (section 5.1.3: "m_random = 2,
-m_gap = 2, m_max = 30, alpha = 0.5, beta = 0.5, p = 5. Additionally, for the Homedepot dataset, we
-set k_1 = 6, k_2 = 2000, and for the three Amazon-M2 datasets, k_1 = 20, k_2 = 20000 are used";
-Appendix G: "hidden dimension as 300, and number of Transformer layer to be 2"). The default
+``AlterRec.paper(setting)`` builds the published configuration. Section 5.1.3: "We set the
+parameters as follows: $m_{random} = 2$, $m_{gap} = 2$, $m_{max} = 30$, $\\alpha = 0.5$,
+$\\beta = 0.5$, p = 5. Additionally, for the Homedepot dataset, we set $k_1 = 6$, $k_2 = 2000$,
+and for the three Amazon-M2 datasets, $k_1 = 20$, $k_2 = 20000$ are used." (beta and p belong to
+AlterRec_aug: ``paper(setting, augmented=True)``), and "for Homedepot dataset, we use the mean
+function to generate ID session embedding and Transformer to generate text session embedding.
+For Amazon-M2, we use Transformer to generate both ID and text session embeddings." Appendix G:
+"we search the learning rate in $\\{0.01, 0.001\\}$ and dropout in $\\{0.1, 0.3, 0.5\\}$, and we
+set hidden dimension as 300," and "number of Transformer layer to be 2". The default
 ``AlterRec()`` departs from it in the ways below; each has a parameter that switches it back, so
 ``AlterRec(**{one of them: the paper's value})`` removes one deviation at a time
-(bench/RESULTS.md, "AlterRec ablation", measures each on the validation and test parts):
+(bench/RESULTS.md, "AlterRec as published, and each deviation", measures each on the validation
+and test parts):
 
 - ``negatives``: "mixed" (half of k2 - k1 drawn from r[k1:k2], half uniform, as the authors'
   released code) / the paper's "hard" (every item of r[k1:k2] is a negative);
@@ -30,21 +36,21 @@ Appendix G: "hidden dimension as 300, and number of Transformer layer to be 2").
   (Homedepot) or 20, 20000 (Amazon-M2) with "clip" (the Python slice r[k1:k2]: k2 cut to the
   catalogue, logged when it is);
 - ``tower_norm``: True (both item tables end in LayerNorm; logits divided by sqrt(dim)) / False,
-  the paper's plain dot products (Eq. 5-6: "y^ID_{s,i} = X_i^T q_s") over a free ID table and
+  the paper's plain dot products (Eq. 5-6, y = X_i^T q_s) over a free ID table and
   H = MLP(SBERT) (Eq. 1), temperature 1;
 - ``cold_items``: "text" (items absent from the training part are scored by the text network
   alone: their ID embeddings were only ever pushed down as negatives, so any alpha > 0 buries
   them) / "blend", Eq. 12 for every item;
 - ``alpha``: "valid" (chosen from ALPHA_GRID on the validation part after every epoch; the epoch
   kept is the one with the best blend at its best alpha; 0.5 without a validation part) / the
-  paper's fixed 0.5 ("alpha is a pre-defined parameter");
+  paper's fixed 0.5 ("α is a pre-defined parameter");
 - ``m_max``: 20 / the paper's 30;
 - ``id_encoder``: "sasrec" / "mean" (g_mean, Eq. 2) on Homedepot, "sasrec" on Amazon-M2;
 - ``dim`` 64 and ``dropout`` 0.2 / 300 (lr and dropout searched in {0.01, 0.001} and
   {0.1, 0.3, 0.5}).
 
-The same as the paper in both: the text encoder is a transformer ("sasrec"; "we use Transformer
-to generate text session embedding" on both settings), m_random 2 and m_gap 2, and, when ``p > 0``,
+The same as the paper in both: the text encoder is a transformer ("sasrec", on both settings),
+m_random 2 and m_gap 2, and, when ``p > 0``,
 ``positive_terms="separate"``: each extra positive is its own log f(.) term against the same
 negatives (Eq. 10-11: "these augmented samples are paired with the same corresponding hard
 negative samples as the target item"); ``"shared"`` puts all positives in one softmax. ``beta``
@@ -368,8 +374,8 @@ class AlterRec(Recommender):
         """The validation ``metric`` of the blend for every alpha of ALPHA_GRID (and the fixed
         alpha, if one is set). Each network scores the validation examples once; the blends are
         ranked from those scores (pessimistic ties, as ``sr.evaluate``): alpha 1.0 is the ID
-        network alone (the text network for items absent from training), 0.0 the text network
-        alone."""
+        network alone (with cold_items="text", the text network for items absent from
+        training), 0.0 the text network alone."""
         self._check_catalog(valid)
         name, _, k = self.params["metric"].partition("@")
         ex = valid.examples()
