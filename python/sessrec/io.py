@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -28,9 +29,13 @@ def session_store_arrays(store: _core.SessionStore) -> dict[str, np.ndarray]:
     return arrays
 
 
-def read_checked(path: str | Path, expected_format: str, max_version: str):
-    """Read an array file and check that it is a sessrec file of the expected kind."""
-    arrays, attributes = _core.read_array_file(str(path))
+def read_checked(path: str | Path, expected_format: str, max_version: str,
+                 checksummed_from: Optional[str] = None):
+    """Read an array file and check that it is a sessrec file of the expected kind. Every file
+    sessrec writes carries checksums, verified here whatever its version; a file whose format
+    version is ``checksummed_from`` or newer must have them (a damaged manifest cannot pass for
+    an older file)."""
+    arrays, attributes, checksummed = _core.read_verified_array_file(str(path))
     found = attributes.get("format")
     if found != expected_format:
         raise ValueError(
@@ -41,4 +46,7 @@ def read_checked(path: str | Path, expected_format: str, max_version: str):
         raise ValueError(
             f"{path}: format version {version!r} is newer than this sessrec reads ({max_version})"
         )
+    if checksummed_from is not None and int(version) >= int(checksummed_from) and not checksummed:
+        raise ValueError(f"{path}: format version {version} files carry checksums, and this one "
+                         "has none: the file is damaged")
     return arrays, attributes

@@ -1,10 +1,16 @@
 #include "sessrec/io/h5_arrays.h"
 
+#include <fcntl.h>
 #include <hdf5.h>
+#include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
-#include <functional>
+#include <cstring>
 
 #include "sessrec/errors.h"
 
@@ -30,12 +36,18 @@ class Handle {
 
 hid_t native_type(ArrayType type) {
   switch (type) {
-    case ArrayType::Int8: return H5T_NATIVE_INT8;
-    case ArrayType::UInt8: return H5T_NATIVE_UINT8;
-    case ArrayType::Int32: return H5T_NATIVE_INT32;
-    case ArrayType::Int64: return H5T_NATIVE_INT64;
-    case ArrayType::Float32: return H5T_NATIVE_FLOAT;
-    case ArrayType::Float64: return H5T_NATIVE_DOUBLE;
+    case ArrayType::Int8:
+      return H5T_NATIVE_INT8;
+    case ArrayType::UInt8:
+      return H5T_NATIVE_UINT8;
+    case ArrayType::Int32:
+      return H5T_NATIVE_INT32;
+    case ArrayType::Int64:
+      return H5T_NATIVE_INT64;
+    case ArrayType::Float32:
+      return H5T_NATIVE_FLOAT;
+    case ArrayType::Float64:
+      return H5T_NATIVE_DOUBLE;
   }
   return H5T_NATIVE_FLOAT;
 }
@@ -55,9 +67,34 @@ ArrayType array_type_of(hid_t dtype, const std::string& where) {
   throw InputError(where + ": unsupported element type");
 }
 
+bool has_array_type(hid_t dtype) {
+  try {
+    array_type_of(dtype, "");
+    return true;
+  } catch (const InputError&) {
+    return false;
+  }
+}
+
 void silence_hdf5_errors() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 }  // namespace
+
+uint32_t crc32(const void* data, size_t size, uint32_t crc) {
+  static const std::array<uint32_t, 256> table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int bit = 0; bit < 8; ++bit) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  crc = ~crc;
+  for (size_t i = 0; i < size; ++i) crc = table[(crc ^ bytes[i]) & 0xFFu] ^ (crc >> 8);
+  return ~crc;
+}
 
 int64_t StoredArray::num_elements() const {
   int64_t n = 1;
@@ -68,56 +105,191 @@ int64_t StoredArray::num_elements() const {
 size_t StoredArray::element_size(ArrayType type) {
   switch (type) {
     case ArrayType::Int8:
-    case ArrayType::UInt8: return 1;
+    case ArrayType::UInt8:
+      return 1;
     case ArrayType::Int32:
-    case ArrayType::Float32: return 4;
+    case ArrayType::Float32:
+      return 4;
     case ArrayType::Int64:
-    case ArrayType::Float64: return 8;
+    case ArrayType::Float64:
+      return 8;
   }
   return 1;
 }
 
+namespace {
+
+constexpr const char* kManifest = "sessrec_manifest";
+constexpr const char* kManifestCrc = "sessrec_manifest_crc32";
+
+// The checksum of a dataset covers what a reader gets back: its type, shape and bytes.
+uint32_t array_checksum(const StoredArray& array) {
+  const auto code = static_cast<unsigned char>(array.type);
+  uint32_t crc = crc32(&code, 1);
+  const int64_t rank = static_cast<int64_t>(array.shape.size());
+  crc = crc32(&rank, sizeof rank, crc);
+  crc = crc32(array.shape.data(), array.shape.size() * sizeof(int64_t), crc);
+  return crc32(array.bytes.data(), array.bytes.size(), crc);
+}
+
+std::string hex(uint32_t value) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", value);
+  return text;
+}
+
+// One line per entry: "d <crc> <dataset name>" or "a <crc> <attribute key>".
+std::string make_manifest(const ArrayFile& file) {
+  std::string manifest;
+  for (const auto& [name, array] : file.arrays)
+    manifest += "d " + hex(array_checksum(array)) + " " + name + "\n";
+  for (const auto& [key, value] : file.attributes)
+    manifest += "a " + hex(crc32(value.data(), value.size())) + " " + key + "\n";
+  return manifest;
+}
+
+// errno as a phrase a user can act on.
+std::string cause(int error) {
+  switch (error) {
+    case EACCES:
+    case EPERM:
+      return "permission denied";
+    case ENOENT:
+      return "the folder does not exist";
+    case ENOTDIR:
+      return "a part of the path is not a folder";
+    case EISDIR:
+      return "the path is a folder";
+    case EROFS:
+      return "read-only file system";
+    case ENOSPC:
+      return "no space left on device";
+    case EDQUOT:
+      return "disk quota exceeded";
+    case EFBIG:
+      return "file too large (disk full or a file size limit)";
+    case 0:
+      return "unknown cause";
+    default:
+      return std::strerror(error);
+  }
+}
+
+std::string folder_of(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// fsync a file or folder by path; errno on failure, 0 on success.
+int sync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return errno;
+  const int result = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  return result;
+}
+
+void write_string_attribute(hid_t location, const std::string& key, const std::string& value,
+                            const std::string& path) {
+  Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), std::max<size_t>(value.size(), 1));
+  Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+  Handle attr(H5Acreate2(location, key.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose);
+  const char empty = '\0';
+  if (!attr.ok() || H5Awrite(attr.get(), type.get(), value.empty() ? &empty : value.data()) < 0)
+    throw InputError("cannot write attribute '" + key + "' to '" + path + "' (" + cause(errno) +
+                     ")");
+}
+
+// Builds the HDF5 file in memory (the core driver, no backing store) and returns its bytes.
+// HDF5 never touches the disk here: a failed write inside HDF5 leaves the library with a
+// half-closed file that crashes it at exit, so the disk writes are ours (write_image).
+std::vector<unsigned char> hdf5_image(const std::string& name, const std::string& path,
+                                      const ArrayFile& file) {
+  Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fapl_core(access.get(), size_t{1} << 20, 0);
+  Handle f(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()), H5Fclose);
+  if (!f.ok()) throw InputError("cannot build the HDF5 file for '" + path + "' in memory");
+  Handle link_props(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(link_props.get(), 1);
+  for (const auto& [name, array] : file.arrays) {
+    const std::string where = "'" + path + "' dataset '" + name + "'";
+    if (name.find('\n') != std::string::npos) throw InputError(where + ": a name with a newline");
+    if (static_cast<int64_t>(array.bytes.size()) !=
+        array.num_elements() * static_cast<int64_t>(StoredArray::element_size(array.type)))
+      throw InputError(where + ": byte size does not match its shape");
+    std::vector<hsize_t> dims(array.shape.begin(), array.shape.end());
+    Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+    Handle set(H5Dcreate2(f.get(), name.c_str(), native_type(array.type), space.get(),
+                          link_props.get(), H5P_DEFAULT, H5P_DEFAULT),
+               H5Dclose);
+    if (!set.ok()) throw InputError("cannot create " + where);
+    if (array.num_elements() > 0 && H5Dwrite(set.get(), native_type(array.type), H5S_ALL, H5S_ALL,
+                                             H5P_DEFAULT, array.bytes.data()) < 0)
+      throw InputError("cannot write " + where + " (out of memory?)");
+  }
+  for (const auto& [key, value] : file.attributes) {
+    if (key == kManifest || key == kManifestCrc || key.find('\n') != std::string::npos)
+      throw InputError("'" + path + "': attribute name '" + key + "' is reserved or invalid");
+    write_string_attribute(f.get(), key, value, path);
+  }
+  const std::string manifest = make_manifest(file);
+  write_string_attribute(f.get(), kManifest, manifest, path);
+  write_string_attribute(f.get(), kManifestCrc, hex(crc32(manifest.data(), manifest.size())), path);
+  if (H5Fflush(f.get(), H5F_SCOPE_GLOBAL) < 0)
+    throw InputError("cannot build the HDF5 file for '" + path + "' in memory");
+  const ssize_t size = H5Fget_file_image(f.get(), nullptr, 0);
+  if (size < 0) throw InputError("cannot build the HDF5 file for '" + path + "' in memory");
+  std::vector<unsigned char> image(static_cast<size_t>(size));
+  if (H5Fget_file_image(f.get(), image.data(), image.size()) != size)
+    throw InputError("cannot build the HDF5 file for '" + path + "' in memory");
+  return image;
+}
+
+// Writes the bytes to a new file at `tmp` and syncs them to disk; throws naming the cause.
+void write_image(const std::string& tmp, const std::string& path,
+                 const std::vector<unsigned char>& image) {
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw InputError("cannot write '" + path + "': " + cause(errno));
+  size_t done = 0;
+  int error = 0;
+  while (done < image.size() && error == 0) {
+    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
+    if (n > 0)
+      done += static_cast<size_t>(n);
+    else if (n < 0 && errno != EINTR)
+      error = errno;
+    else if (n == 0)
+      error = ENOSPC;
+  }
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) throw InputError("cannot write '" + path + "': " + cause(error));
+}
+
+std::atomic<int64_t> temporary_counter{0};
+
+}  // namespace
+
 void write_array_file(const std::string& path, const ArrayFile& file) {
   silence_hdf5_errors();
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    Handle f(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!f.ok()) throw InputError("cannot create HDF5 file '" + tmp + "' (does the folder exist?)");
-    Handle link_props(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
-    H5Pset_create_intermediate_group(link_props.get(), 1);
-    for (const auto& [name, array] : file.arrays) {
-      const std::string where = "'" + path + "' dataset '" + name + "'";
-      if (static_cast<int64_t>(array.bytes.size()) !=
-          array.num_elements() * static_cast<int64_t>(StoredArray::element_size(array.type)))
-        throw InputError(where + ": byte size does not match its shape");
-      std::vector<hsize_t> dims(array.shape.begin(), array.shape.end());
-      Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-      Handle set(H5Dcreate2(f.get(), name.c_str(), native_type(array.type), space.get(),
-                            link_props.get(), H5P_DEFAULT, H5P_DEFAULT),
-                 H5Dclose);
-      if (!set.ok()) throw InputError("cannot create " + where);
-      if (array.num_elements() > 0 &&
-          H5Dwrite(set.get(), native_type(array.type), H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                   array.bytes.data()) < 0)
-        throw InputError("cannot write " + where);
-    }
-    for (const auto& [key, value] : file.attributes) {
-      Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-      H5Tset_size(type.get(), std::max<size_t>(value.size(), 1));
-      Handle space(H5Screate(H5S_SCALAR), H5Sclose);
-      Handle attr(H5Acreate2(f.get(), key.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                  H5Aclose);
-      const char empty = '\0';
-      if (!attr.ok() ||
-          H5Awrite(attr.get(), type.get(), value.empty() ? &empty : value.data()) < 0)
-        throw InputError("cannot write attribute '" + key + "' to '" + path + "'");
-    }
-    if (H5Fflush(f.get(), H5F_SCOPE_GLOBAL) < 0) throw InputError("cannot flush '" + tmp + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." +
+                          std::to_string(temporary_counter.fetch_add(1));
+  const std::vector<unsigned char> image = hdf5_image(tmp, path, file);
+  try {
+    write_image(tmp, path, image);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+      throw InputError("cannot move the finished file into place at '" + path +
+                       "': " + cause(errno));
+  } catch (...) {
     std::remove(tmp.c_str());
-    throw InputError("cannot move the finished file into place at '" + path + "'");
+    throw;
   }
+  // The rename is durable only once the folder's entry is on disk.
+  if (const int error = sync_path(folder_of(path), O_RDONLY | O_DIRECTORY))
+    throw InputError("wrote '" + path + "' but cannot sync its folder: " + cause(error));
 }
 
 namespace {
@@ -142,6 +314,9 @@ herr_t visit_object(hid_t root, const char* name, const H5O_info_t* info, void* 
     std::vector<hsize_t> dims(rank);
     H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
     StoredArray array;
+    // A dataset of another type was added by another tool: not sessrec's, so not read (a
+    // damaged sessrec dataset is then reported missing by the manifest).
+    if (!has_array_type(dtype.get())) return 0;
     array.type = array_type_of(dtype.get(), where);
     array.shape.assign(dims.begin(), dims.end());
     array.bytes.resize(array.num_elements() * StoredArray::element_size(array.type));
@@ -156,38 +331,86 @@ herr_t visit_object(hid_t root, const char* name, const H5O_info_t* info, void* 
   return 0;
 }
 
+// Reads a scalar string attribute (fixed or variable length, ASCII or UTF-8). Returns false,
+// and leaves `value` alone, for anything else: numbers, arrays, other tools' structures.
+bool read_string_attribute(hid_t attr, std::string& value) {
+  Handle type(H5Aget_type(attr), H5Tclose);
+  Handle space(H5Aget_space(attr), H5Sclose);
+  if (!type.ok() || !space.ok() || H5Tget_class(type.get()) != H5T_STRING ||
+      H5Sget_simple_extent_npoints(space.get()) != 1)
+    return false;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    char* text = nullptr;
+    Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(memtype.get(), H5T_VARIABLE);
+    H5Tset_cset(memtype.get(), H5Tget_cset(type.get()));  // h5py writes UTF-8
+    if (H5Aread(attr, memtype.get(), &text) < 0) return false;
+    value = text ? text : "";
+    H5free_memory(text);
+    return true;
+  }
+  std::string text(H5Tget_size(type.get()), '\0');
+  if (H5Aread(attr, type.get(), text.data()) < 0) return false;
+  text.resize(std::min(text.size(), text.find('\0')));
+  value = std::move(text);
+  return true;
+}
+
 herr_t visit_attribute(hid_t location, const char* name, const H5A_info_t*, void* data) {
   auto* state = static_cast<VisitState*>(data);
   Handle attr(H5Aopen(location, name, H5P_DEFAULT), H5Aclose);
-  Handle type(H5Aget_type(attr.get()), H5Tclose);
-  if (!attr.ok() || H5Tget_class(type.get()) != H5T_STRING) return 0;  // only string attributes
-  if (H5Tis_variable_str(type.get()) > 0) {
-    char* value = nullptr;
-    Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(memtype.get(), H5T_VARIABLE);
-    if (H5Aread(attr.get(), memtype.get(), &value) < 0) {
-      state->error = "cannot read attribute '" + std::string(name) + "' of '" + *state->path + "'";
-      return -1;
-    }
-    state->file->attributes[name] = value ? value : "";
-    H5free_memory(value);
-    return 0;
-  }
-  std::string value(H5Tget_size(type.get()), '\0');
-  if (H5Aread(attr.get(), type.get(), value.data()) < 0) {
-    state->error = "cannot read attribute '" + std::string(name) + "' of '" + *state->path + "'";
-    return -1;
-  }
-  value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
-  state->file->attributes[name] = value;
+  std::string value;
+  // Attributes that are not scalar strings come from other tools: sessrec never reads them.
+  if (attr.ok() && read_string_attribute(attr.get(), value))
+    state->file->attributes[name] = std::move(value);
   return 0;
+}
+
+// Checks the file against its manifest (see the header), and removes the manifest attributes.
+void verify_manifest(const std::string& path, ArrayFile& file) {
+  const auto listed = file.attributes.find(kManifest);
+  const auto guard = file.attributes.find(kManifestCrc);
+  if (listed == file.attributes.end() && guard == file.attributes.end()) return;  // older file
+  const std::string corrupt = "'" + path + "' is corrupt: ";
+  if (listed == file.attributes.end() || guard == file.attributes.end() ||
+      hex(crc32(listed->second.data(), listed->second.size())) != guard->second)
+    throw InputError(corrupt + "its manifest of checksums is damaged");
+  const std::string manifest = listed->second;
+  file.attributes.erase(kManifest);
+  file.attributes.erase(kManifestCrc);
+  size_t begin = 0;
+  while (begin < manifest.size()) {
+    size_t end = manifest.find('\n', begin);
+    if (end == std::string::npos) end = manifest.size();
+    const std::string line = manifest.substr(begin, end - begin);
+    begin = end + 1;
+    if (line.size() < 12 || line[1] != ' ' || line[10] != ' ' || (line[0] != 'd' && line[0] != 'a'))
+      throw InputError(corrupt + "its manifest of checksums is malformed");
+    const std::string expected = line.substr(2, 8), name = line.substr(11);
+    if (line[0] == 'd') {
+      const auto found = file.arrays.find(name);
+      if (found == file.arrays.end())
+        throw InputError(corrupt + "dataset '" + name + "' is missing");
+      if (hex(array_checksum(found->second)) != expected)
+        throw InputError(corrupt + "dataset '" + name + "' does not match its checksum");
+    } else {
+      const auto found = file.attributes.find(name);
+      if (found == file.attributes.end())
+        throw InputError(corrupt + "attribute '" + name + "' is missing");
+      if (hex(crc32(found->second.data(), found->second.size())) != expected)
+        throw InputError(corrupt + "attribute '" + name + "' does not match its checksum");
+    }
+  }
+  file.checksummed = true;
 }
 
 }  // namespace
 
 ArrayFile read_array_file(const std::string& path) {
   silence_hdf5_errors();
-  if (access(path.c_str(), R_OK) != 0) throw InputError("no readable file at '" + path + "'");
+  if (access(path.c_str(), R_OK) != 0)
+    throw InputError("no readable file at '" + path +
+                     "': " + (errno == ENOENT ? std::string("no such file") : cause(errno)));
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError("'" + path + "' is not an HDF5 file, or it is corrupt or truncated");
   Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
@@ -201,6 +424,7 @@ ArrayFile read_array_file(const std::string& path) {
   if (H5Aiterate2(f.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, visit_attribute, &state) < 0)
     throw InputError(state.error.empty() ? "cannot read the attributes of '" + path + "'"
                                          : state.error);
+  verify_manifest(path, file);
   return file;
 }
 

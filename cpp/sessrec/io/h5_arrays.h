@@ -1,6 +1,16 @@
 // A file of named arrays plus string attributes, in HDF5. Checkpoints, embedding matrices and
-// cached datasets all go through this one format. Writes go to a temporary file that is renamed
-// over the target only when complete, so a crash never leaves a half-written file behind.
+// cached datasets all go through this one format. Writes go to a temporary file that is synced
+// to disk and renamed over the target only when complete (the folder is synced after), so a
+// crash never leaves a half-written file behind; a failed write removes its temporary file.
+//
+// Integrity: the root attribute "sessrec_manifest" lists every dataset and root attribute that
+// was written, each with the CRC-32 of its content (a dataset's type code, shape and bytes; an
+// attribute's value), and "sessrec_manifest_crc32" guards the manifest itself. Reading checks
+// every entry and throws InputError naming the file and the dataset or attribute that differs.
+// Files written before the manifest existed still load (ArrayFile::checksummed tells them
+// apart). Anything another tool adds (attributes on the root, groups or datasets, of any type,
+// and datasets) is not in the manifest: such datasets are returned unchecked, and only scalar
+// string attributes are returned at all.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -23,12 +33,18 @@ struct StoredArray {
 struct ArrayFile {
   std::map<std::string, StoredArray> arrays;      // names may contain '/' (nested groups)
   std::map<std::string, std::string> attributes;  // stored on the root group
+  bool checksummed = false;  // set by read_array_file: the file had a manifest, and it matched
 };
 
-// Throws InputError naming the path when it cannot be written.
+// CRC-32 (IEEE 802.3, as zlib's crc32) of `size` bytes, continuing from `crc`.
+uint32_t crc32(const void* data, size_t size, uint32_t crc = 0);
+
+// Throws InputError naming the path and the cause (errno: "permission denied", "no space left
+// on device", ...) when it cannot be written; the temporary file is removed then.
 void write_array_file(const std::string& path, const ArrayFile& file);
 
-// Throws InputError naming the path when the file is missing, not HDF5, or corrupt.
+// Throws InputError naming the path when the file is missing, unreadable, not HDF5, corrupt, or
+// when a checksum of its manifest does not match.
 ArrayFile read_array_file(const std::string& path);
 
 }  // namespace sessrec
