@@ -3,8 +3,34 @@
 #include <pybind11/pybind11.h>
 
 #include "sessrec/errors.h"
+#include "sessrec/interrupt.h"
 
 namespace py = pybind11;
+
+namespace {
+
+// The Python error that a signal handler raised while the core polled (KeyboardInterrupt for
+// Ctrl-C), kept until the Interrupted exception reaches the translator. Guarded by the GIL.
+PyObject* pending_type = nullptr;
+PyObject* pending_value = nullptr;
+PyObject* pending_traceback = nullptr;
+
+// The core's interrupt hook: runs the Python signal handlers (main thread only, by Python's
+// rules) under the GIL, from whichever thread polls.
+bool python_signal_pending() {
+  const PyGILState_STATE gil = PyGILState_Ensure();
+  const bool raised = PyErr_CheckSignals() != 0;
+  if (raised) {
+    Py_XDECREF(pending_type);
+    Py_XDECREF(pending_value);
+    Py_XDECREF(pending_traceback);
+    PyErr_Fetch(&pending_type, &pending_value, &pending_traceback);
+  }
+  PyGILState_Release(gil);
+  return raised;
+}
+
+}  // namespace
 
 namespace sessrec::bindings {
 void bind_data(py::module_& m);
@@ -19,6 +45,19 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "sessrec's C++ core (data, evaluation, retrieval, nn, models, text, HDF5 io)";
   py::register_exception<sessrec::InputError>(m, "InputError", PyExc_ValueError);
   py::register_exception<sessrec::UnknownKeyError>(m, "UnknownKeyError", PyExc_KeyError);
+  py::register_exception_translator([](std::exception_ptr thrown) {
+    try {
+      if (thrown) std::rethrow_exception(thrown);
+    } catch (const sessrec::Interrupted&) {
+      if (pending_type != nullptr) {  // the handler's own exception, as Python would raise it
+        PyErr_Restore(pending_type, pending_value, pending_traceback);
+        pending_type = pending_value = pending_traceback = nullptr;
+      } else {
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+      }
+    }
+  });
+  sessrec::set_interrupt_hook(python_signal_pending);
   m.def("set_num_threads", [](int n) {
     if (n < 1) throw sessrec::InputError("set_num_threads: need at least one thread");
     omp_set_num_threads(n);

@@ -1,14 +1,15 @@
 #include "sessrec/eval/ranking.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
 
-#include <omp.h>
-
 #include "sessrec/errors.h"
+#include "sessrec/interrupt.h"
 
 namespace sessrec {
 namespace {
@@ -57,14 +58,14 @@ double rank_from(const Competition& c, TiePolicy ties) {
 
 }  // namespace
 
-void ranks_from_scores(const float* scores, int64_t rows, int64_t num_items,
-                       const int32_t* targets, const HistoryBatch* histories,
-                       const RankOptions& options, double* ranks_out) {
+void ranks_from_scores(const float* scores, int64_t rows, int64_t num_items, const int32_t* targets,
+                       const HistoryBatch* histories, const RankOptions& options,
+                       double* ranks_out) {
   if (options.exclude_history && histories == nullptr)
     throw InputError("ranks_from_scores: exclude_history needs the histories");
   if (histories != nullptr && histories->size != rows)
-    throw InputError("ranks_from_scores: " + std::to_string(histories->size) +
-                     " histories for " + std::to_string(rows) + " score rows");
+    throw InputError("ranks_from_scores: " + std::to_string(histories->size) + " histories for " +
+                     std::to_string(rows) + " score rows");
   for (int64_t r = 0; r < rows; ++r)
     if (targets[r] < 0 || targets[r] >= num_items)
       throw InputError("ranks_from_scores: target " + std::to_string(targets[r]) + " of row " +
@@ -111,6 +112,7 @@ std::vector<double> rank_examples(const SessionScorer& scorer, const SessionStor
   if (static_cast<int64_t>(scores.size()) < needed) scores.resize(needed);
   std::vector<int32_t> targets;
   for (int64_t first = 0; first < examples.size(); first += block) {
+    check_interrupt();
     const int64_t count = std::min(block, examples.size() - first);
     HistoryBatch batch = examples.view(store, first, count);
     targets.resize(count);
@@ -150,8 +152,8 @@ void top_k_from_scores(const float* scores, int64_t rows, int64_t num_items, int
       std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(), better);
       for (int64_t j = 0; j < k; ++j) {
         items_out[r * k + j] = j < keep ? candidates[j] : -1;
-        scores_out[r * k + j] = j < keep ? row[candidates[j]]
-                                         : -std::numeric_limits<float>::infinity();
+        scores_out[r * k + j] =
+            j < keep ? row[candidates[j]] : -std::numeric_limits<float>::infinity();
       }
     }
   }

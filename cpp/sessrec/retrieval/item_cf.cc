@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sessrec/errors.h"
+#include "sessrec/interrupt.h"
 #include "sessrec/retrieval/inverted_index.h"
 #include "sessrec/retrieval/popularity.h"
 
@@ -53,6 +54,8 @@ void ItemCF::fit(const SessionStore& train) {
   const float backward = static_cast<float>(config_.backward_weight);
   const float last_weight = static_cast<float>(config_.last_item_weight);
 
+  // With window 0 one long session costs its length squared: polled per occurrence.
+  ParallelInterrupt interrupt;
 #pragma omp parallel
   {
     // Sparse accumulator: a dense row plus the list of touched columns.
@@ -63,6 +66,7 @@ void ItemCF::fit(const SessionStore& train) {
     for (int64_t x = 0; x < num_items_; ++x) {
       touched.clear();
       for (int64_t o = occ.offsets[x]; o < occ.offsets[x + 1]; ++o) {
+        if (interrupt.stop()) break;
         const int64_t e = occ.events[o];
         const int64_t s = occ.session_of_event[e];
         const int64_t start = train.offsets[s], stop = train.offsets[s + 1];
@@ -95,6 +99,7 @@ void ItemCF::fit(const SessionStore& train) {
       kept_count[x] = static_cast<int32_t>(keep);
     }
   }
+  interrupt.throw_if_stopped();
 
   offsets_.assign(num_items_ + 1, 0);
   for (int64_t x = 0; x < num_items_; ++x) offsets_[x + 1] = offsets_[x] + kept_count[x];

@@ -7,6 +7,14 @@ backward_weight) * (last_item_weight if b is the session's last position else 1)
 occurrences of x. The ``top_n`` neighbours of each item are kept. A session h_1..h_T scores y as
 ``sum_t recency_decay^(T-t) * sim(h_t, y)``. With ``popularity_fallback`` items that get no
 score rank below every scored item, ordered by training popularity.
+
+``window`` bounds |b-a| (0: no bound). The default 0 is the paper's: the sum of its Eq. (1) runs
+over every pair of the session (its subscript reads "x, y \\in \\text{Session}"), with no window.
+The cost is quadratic in session length: a session of L events makes L(L-1) pair updates. One
+session of 200,000 events (4*10^10 updates) took 68 s to build on a 2-core machine, while the
+short sessions of Amazon-M2 or online_retail cost next to nothing. On data with very long
+sessions set ``window`` (e.g. 50: pairs further apart would weigh under 1/50^2 anyway). The
+build stops with KeyboardInterrupt on Ctrl-C.
 """
 
 from __future__ import annotations

@@ -1,0 +1,85 @@
+"""Ctrl-C stops long C++ loops: the core polls between blocks and the bindings raise
+KeyboardInterrupt. Each case runs in a subprocess that gets SIGINT once the long call began."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+# The uninterrupted calls below take minutes; an interrupted one must end within this bound
+# (generous: the machine may be busy).
+DEADLINE_SECONDS = 30
+
+SETUP = """
+import numpy as np
+import sessrec as sr
+from sessrec import _core
+
+def store_of(sessions, num_items):
+    lengths = [len(s) for s in sessions]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return _core.SessionStore(offsets, np.concatenate(sessions).astype(np.int32),
+                              num_items=num_items)
+"""
+
+ITEMCF_BUILD = """
+rng = np.random.default_rng(0)
+num_items = 2000
+huge = rng.integers(0, num_items, 300_000)  # one session: 9*10^10 pair updates with window=0
+store = store_of([huge, rng.integers(0, num_items, 20), rng.integers(0, num_items, 20)],
+                 num_items)
+ds = sr.Dataset("huge", store, _core.Catalog([str(i) for i in range(num_items)]))
+train, _, _ = ds.split("time", valid=0.34, test=0.34)
+print("started", flush=True)
+sr.models.ItemCF(window=0).fit(train)
+print("finished", flush=True)
+"""
+
+RANK_EXAMPLES = """
+rng = np.random.default_rng(0)
+num_items = 100_000
+store = store_of(list(rng.integers(0, num_items, (200_000, 6))), num_items)
+model = _core.ItemCF(_core.ItemCFConfig(), num_items)
+model.fit(store)
+begin = np.repeat(np.arange(200_000) * 6, 5)
+end = begin + np.tile(np.arange(1, 6), 200_000)
+examples = _core.ExampleSet(begin, end, np.repeat(np.arange(200_000), 5))
+print("started", flush=True)
+_core.rank_examples(model, store, examples, "pessimistic", False, 32 << 20)  # one call
+print("finished", flush=True)
+"""
+
+
+def interrupt(body: str) -> tuple[float, str]:
+    """Run SETUP + body, SIGINT it a second after it prints "started"; (seconds to exit, stderr)."""
+    script = SETUP + textwrap.dedent(body)
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.strip() == "started", process.stderr.read()
+        time.sleep(1.0)
+        sent = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = process.communicate(timeout=DEADLINE_SECONDS)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still running {DEADLINE_SECONDS} s after Ctrl-C")
+        return time.monotonic() - sent, stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_itemcf_build_on_a_huge_session_stops_on_ctrl_c():
+    _, stderr = interrupt(ITEMCF_BUILD)
+    assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr[-2000:]
+
+
+def test_blocked_ranking_stops_on_ctrl_c():
+    _, stderr = interrupt(RANK_EXAMPLES)
+    assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr[-2000:]
