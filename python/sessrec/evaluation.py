@@ -63,10 +63,12 @@ def evaluate(
     targets never seen / seen in training. Ties count against the target unless ``ties`` says
     otherwise ("optimistic", "average"); history items compete unless ``exclude_history``.
     """
-    if isinstance(k, int):
-        k = (k,)
-    if not k or any(int(kk) <= 0 for kk in k):
-        raise ValueError(f"k must be positive integers, got {k}")
+    from .models.base import check_k
+
+    ks = list(k) if isinstance(k, (tuple, list, np.ndarray)) else [k]
+    if not ks:
+        raise ValueError("k must be positive integers, got none")
+    k = tuple(check_k(kk) for kk in ks)  # TypeError for 2.5, "5" or True
     if sset.num_examples() == 0:
         raise ValueError(
             f"the {sset.role} part of {sset.dataset_name!r} has no examples "

@@ -55,7 +55,10 @@ class RecommenderContractMixin:
         assert len(top) == 10
         assert top["score"].is_monotonic_decreasing
         assert set(top["item_id"]) <= set(small.catalog.ids())
+        # By default the session's own items are left out (exclude_history=True).
+        assert not set(top["item_id"]) & set(ids)
         scores = fitted.score([[3, 4, 5]])[0]
+        scores[[3, 4, 5]] = -np.inf
         best = small.catalog.id(int(np.argmax(scores)))
         assert top["item_id"].iloc[0] == best
 

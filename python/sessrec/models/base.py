@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
@@ -14,18 +15,47 @@ from ..dataset import SessionSet
 from ..io import decode_text, encode_text, read_checked
 
 FORMAT_MODEL = "sessrec-model"
-FORMAT_VERSION = "1"
+# Version 2: files carry a manifest of CRC-32 checksums (checked on load; version-1 files, which
+# have none, still load), and neural models add their training log and resume weights.
+FORMAT_VERSION = "2"
+CHECKSUMMED_FROM_VERSION = "2"
 _REGISTRY: dict[str, type["Recommender"]] = {}
 
 
+def check_k(k, name: str = "k") -> int:
+    """``k`` as an int; TypeError unless it is an integer (not a bool, float or string)."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {k!r} ({type(k).__name__})")
+    if k <= 0:
+        raise ValueError(f"{name} must be positive, got {k}")
+    return int(k)
+
+
+def _item_indices(session, position: int) -> np.ndarray:
+    """One history as int64 indices; TypeError for anything but integers (a float would be
+    truncated to another item)."""
+    items = np.asarray(session)
+    if items.size == 0:
+        return items.astype(np.int64).reshape(-1)
+    if items.dtype.kind not in "iu" or items.ndim != 1:
+        first = items.reshape(-1)[0] if items.size else None
+        raise TypeError(
+            f"session {position}: item indices must be integers (use catalog.index_of for IDs); "
+            f"got {first!r} ({items.dtype}{'' if items.ndim == 1 else f', {items.ndim}-D'})"
+        )
+    return items.astype(np.int64)
+
+
 def histories_to_arrays(sessions: Sequence[Sequence[int]], num_items: int):
-    """Index histories as CSR arrays (items, begin, end); each must be non-empty and in range."""
-    lengths = np.fromiter((len(s) for s in sessions), dtype=np.int64, count=len(sessions))
+    """Index histories as CSR arrays (items, begin, end); each must be a non-empty sequence of
+    integer indices in range (TypeError for other values, ValueError for bad lengths/ranges)."""
     if len(sessions) == 0:
         raise ValueError("no sessions given")
+    arrays = [_item_indices(s, i) for i, s in enumerate(sessions)]
+    lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
     if (lengths == 0).any():
         raise ValueError(f"session {int(np.flatnonzero(lengths == 0)[0])} is empty")
-    items = np.concatenate([np.asarray(s, dtype=np.int64) for s in sessions])
+    items = np.concatenate(arrays)
     bad = (items < 0) | (items >= num_items)
     if bad.any():
         raise ValueError(
@@ -108,18 +138,20 @@ class Recommender:
         return index
 
     def recommend(
-        self, items: Sequence, k: int = 20, exclude_history: bool = False
+        self, items: Sequence, k: int = 20, exclude_history: bool = True
     ) -> pd.DataFrame:
         """Top-``k`` items for one session given by raw item IDs, best first, as a table with
-        item_id, score and (when the catalogue has one) the item text."""
+        item_id, score and (when the catalogue has one) the item text. The session's own items
+        are left out unless ``exclude_history=False`` (evaluation, by contrast, keeps them
+        competing by default: see :func:`sessrec.evaluate`)."""
         return self.recommend_batch([items], k, exclude_history).drop(columns="session")
 
     def recommend_batch(
-        self, sessions: Sequence[Sequence], k: int = 20, exclude_history: bool = False
+        self, sessions: Sequence[Sequence], k: int = 20, exclude_history: bool = True
     ) -> pd.DataFrame:
+        """:meth:`recommend` for several sessions; the table's ``session`` column numbers them."""
         self._require_fitted()
-        if k <= 0:
-            raise ValueError(f"k must be positive, got {k}")
+        k = check_k(k)
         if isinstance(sessions, (str, bytes)) or any(isinstance(s, (str, bytes)) for s in sessions):
             raise TypeError("sessions must be sequences of item IDs, not strings")
         indices = [self.item_indices(s) for s in sessions]
@@ -229,7 +261,12 @@ class Recommender:
     def load(cls, path) -> "Recommender":
         """Load a model saved with :meth:`save`. Called on the base class (or through
         ``sessrec.load``) it returns whatever model the file holds."""
-        arrays, attributes = read_checked(path, FORMAT_MODEL, FORMAT_VERSION)
+        arrays, attributes = read_checked(path, FORMAT_MODEL, FORMAT_VERSION,
+                                          checksummed_from=CHECKSUMMED_FROM_VERSION)
+        for name, array in arrays.items():
+            if name.startswith("state/") and array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise ValueError(f"{path}: dataset {name!r} holds NaN or infinite values; the "
+                                 "model diverged before it was saved, or the file is damaged")
         kind = attributes.get("class")
         if kind not in _REGISTRY:
             raise ValueError(f"{path}: unknown model class {kind!r}")

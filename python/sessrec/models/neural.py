@@ -16,6 +16,7 @@ give every item with text an embedding, including items never seen in training.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Optional
 
@@ -31,22 +32,65 @@ METRIC_NAMES = {"hits": "Hits", "ndcg": "NDCG", "mrr": "MRR", "precision": "Prec
                 "recall": "Recall"}
 
 
+class TrainingDiverged(FloatingPointError):
+    """A training loss or weight became NaN or infinite. The model keeps the weights (and
+    optimizer state) from the start of the epoch in which it happened."""
+
+
 class BestEpoch:
-    """Early stopping on a validation score: keeps the best score, a snapshot of the weights
-    taken at it, and stops after more than ``patience`` epochs without improvement (``None``:
-    never stops, only keeps the best)."""
+    """Early stopping on a validation score: keeps the best score, the epoch it came at, a
+    snapshot of the weights taken then, and stops after more than ``patience`` epochs without
+    improvement (``None``: never stops, only keeps the best).
+
+    Its state (score, epoch, epochs waited; not the weights) goes into a model file through
+    :func:`encode_training_log`, so that a resumed run continues its patience; the weights of
+    the best epoch are the model's own weights once training ends (see ``NeuralRecommender.fit``).
+    """
 
     def __init__(self, patience: Optional[int]):
         self.patience = patience
-        self.score, self.weights, self.waited = -np.inf, None, 0
+        self.score, self.weights, self.waited, self.epoch = -np.inf, None, 0, 0
 
-    def update(self, score: float, snapshot) -> bool:
-        """Record one epoch's score (``snapshot()`` gives its weights); True: stop training."""
+    def update(self, score: float, snapshot, epoch: int = 0) -> bool:
+        """Record one epoch's score (``snapshot()`` gives its weights, ``epoch`` its number);
+        True: stop training."""
         if score > self.score:
-            self.score, self.weights, self.waited = score, snapshot(), 0
+            self.score, self.weights, self.waited, self.epoch = score, snapshot(), 0, epoch
         else:
             self.waited += 1
         return self.patience is not None and self.waited > self.patience
+
+    def holds_other_than(self, epochs_done: int) -> bool:
+        """True when the snapshot is of an earlier epoch than the last one trained."""
+        return self.weights is not None and self.epoch != epochs_done
+
+    def state(self) -> dict:
+        return {"score": float(self.score), "epoch": int(self.epoch), "waited": int(self.waited)}
+
+    def restore(self, state: dict) -> "BestEpoch":
+        self.score, self.epoch, self.waited = float(state["score"]), state["epoch"], state["waited"]
+        return self
+
+
+def encode_training_log(history: Optional[pd.DataFrame], best: Optional[BestEpoch]) -> np.ndarray:
+    """The per-epoch history and the early-stopping state as JSON bytes (uint8), for a model file.
+    Floats go through ``repr`` and so come back bit-identical."""
+    log = {"history": None, "early_stopping": None if best is None else best.state()}
+    if history is not None:
+        log["history"] = [[str(c), history[c].tolist()] for c in history.columns]
+    return np.frombuffer(json.dumps(log).encode(), dtype=np.uint8).copy()
+
+
+def decode_training_log(data: np.ndarray, patience: Optional[int]):
+    """(history DataFrame or None, BestEpoch or None) from :func:`encode_training_log`."""
+    log = json.loads(np.asarray(data, dtype=np.uint8).tobytes().decode())
+    history = None
+    if log.get("history") is not None:
+        history = pd.DataFrame({name: values for name, values in log["history"]})
+    best = None
+    if log.get("early_stopping") is not None:
+        best = BestEpoch(patience).restore(log["early_stopping"])
+    return history, best
 
 
 class NeuralRecommender(Recommender):
@@ -141,6 +185,9 @@ class NeuralRecommender(Recommender):
         self._counts = None
         self._adam_steps_to_restore = 0
         self.history_: Optional[pd.DataFrame] = None
+        self.early_stopping_: Optional[BestEpoch] = None
+        # The last epoch's weights when early stopping left the model at an earlier, better one.
+        self._resume_weights: Optional[dict] = None
         self.epochs_done = 0
 
     # ------------------------------------------------------------------ architecture hooks
@@ -260,29 +307,76 @@ class NeuralRecommender(Recommender):
         checkpoint: Optional[str] = None,
     ) -> "NeuralRecommender":
         """Train for ``epochs`` more epochs (default: the constructor's). With ``valid``, stop
-        after ``patience`` epochs without improvement of ``metric`` and keep the best weights.
-        ``checkpoint`` writes the model (weights, optimizer state, counters) after every epoch;
-        ``sr.load(checkpoint).fit(train, ...)`` then resumes exactly where it stopped."""
+        after more than ``patience`` epochs without improvement of ``metric`` and keep the best
+        weights: the model then scores (and saves) the best epoch's weights.
+
+        Training always continues from the *last* epoch: the model keeps the last epoch's
+        weights aside, with the optimizer state, the counters, ``history_`` and the
+        early-stopping state (``early_stopping_``: best score, its epoch, epochs waited), so a
+        second ``fit`` call, or one on a reloaded file, goes on exactly as one longer run would,
+        with the same curve and patience (the same ``valid`` is assumed; without ``valid`` the
+        early-stopping state is dropped and the model ends at its last epoch).
+
+        ``checkpoint`` writes the model after every epoch, to one file that holds both: its
+        ``state/param/`` weights are the best epoch so far (what ``sr.load(checkpoint)`` scores
+        with), ``state/resume/param/`` the last epoch's when they differ (what ``fit`` on the
+        loaded model continues from). ``sr.load(checkpoint).fit(train, valid, ...)`` resumes
+        exactly where it stopped.
+
+        A NaN or infinite loss or weight raises :class:`TrainingDiverged` (a
+        FloatingPointError) naming the epoch and step; the model keeps the weights and
+        optimizer state from the start of that epoch."""
         p = self.params
         begin, end = self._start_training(train)
         history = [] if self.history_ is None else self.history_.to_dict("records")
-        best = BestEpoch(p["patience"])
+        best = self._begin_early_stopping(valid is not None)
         n_epochs = p["epochs"] if epochs is None else epochs
         for _ in range(n_epochs):
             row = self._train_epoch(train, begin, end, progress)
             stop = False
             if valid is not None:
                 row[f"valid_{self.metric_column}"] = score = self.validation_score(valid)
-                stop = best.update(score, self._core.get_parameters)
+                stop = best.update(score, self._core.get_parameters, self.epochs_done)
             history.append(row)
             self.history_ = pd.DataFrame(history)
             if checkpoint is not None:
                 self.save(checkpoint)
             if stop:
                 break
-        if best.weights is not None:
-            self._core.set_parameters(best.weights)
+        self._end_early_stopping()
         return self
+
+    def _begin_early_stopping(self, validating: bool) -> BestEpoch:
+        """The early-stopping state to continue (a fresh one without validation), with the core
+        back on the last epoch's weights for training."""
+        best = self.early_stopping_
+        if best is None or not validating:
+            best = self.early_stopping_ = BestEpoch(self.params["patience"])
+        elif best.epoch > 0 and best.weights is None:
+            best.weights = self._core.get_parameters()  # the model holds the best epoch
+        if self._resume_weights is not None:
+            self._core.set_parameters(self._resume_weights)
+            self._resume_weights = None
+        return best
+
+    def _end_early_stopping(self) -> None:
+        """Leave the model on the best epoch, the last one kept aside for the next ``fit``."""
+        best = self.early_stopping_
+        if best.holds_other_than(self.epochs_done):
+            self._resume_weights = self._core.get_parameters()
+            self._core.set_parameters(best.weights)
+        best.weights = None  # the core holds them now
+
+    def _scoring_and_resume_weights(self):
+        """(the weights the model scores with, the last epoch's weights or None when the same).
+        Between epochs of ``fit`` the core holds the last epoch and the best is the snapshot."""
+        current = self._core.get_parameters()
+        if self._resume_weights is not None:
+            return current, self._resume_weights
+        best = self.early_stopping_
+        if best is not None and best.holds_other_than(self.epochs_done):
+            return best.weights, current
+        return current, None
 
     @property
     def metric_column(self) -> str:
@@ -328,9 +422,11 @@ class NeuralRecommender(Recommender):
         order = np.random.default_rng([p["seed"], epoch]).permutation(len(begin))
         start = time.perf_counter()
         losses, targets, mining_seconds = [], 0, 0.0
+        restore_point = self._training_snapshot()
+        n_steps = -(-len(order) // batch)
         bar = tqdm(range(0, len(order), batch), desc=desc or f"{self.name} epoch {epoch + 1}",
                    unit="batch", disable=not progress, leave=False)
-        for first in bar:
+        for step, first in enumerate(bar, start=1):
             idx = order[first : first + batch]
             if mining is None:
                 loss, n, _ = self._core.train_step(
@@ -342,12 +438,17 @@ class NeuralRecommender(Recommender):
                     teacher=teacher, **mining,
                 )
                 mining_seconds += mined
+            if not np.isfinite(loss):
+                bar.close()
+                self._diverged(restore_point, f"step {step} of {n_steps} (loss {loss})")
             losses.append(loss * n)
             targets += n
             if progress:
                 rate = targets / max(time.perf_counter() - start, 1e-9)
                 bar.set_postfix(loss=f"{loss:.4f}", ex_s=f"{rate:,.0f}")
         bar.close()
+        if not all(np.isfinite(w).all() for w in self._core.get_parameters().values()):
+            self._diverged(restore_point, f"its last step, {n_steps} (a weight is not finite)")
         seconds = time.perf_counter() - start
         self.epochs_done += 1
         row = {
@@ -359,6 +460,23 @@ class NeuralRecommender(Recommender):
         if mining is not None:
             row["mining_seconds"] = mining_seconds
         return row
+
+    def _training_snapshot(self) -> dict:
+        """What :meth:`_diverged` restores: weights, optimizer moments and step counters."""
+        return {"weights": self._core.get_parameters(),
+                "moments": self._core.get_optimizer_state(), "steps": self._core.steps,
+                "adam_steps": self._optimizer.steps_taken}
+
+    def _diverged(self, snapshot: dict, where: str):
+        self._core.set_parameters(snapshot["weights"])
+        self._core.set_optimizer_state(*snapshot["moments"])
+        self._core.steps = snapshot["steps"]
+        self._optimizer.steps_taken = snapshot["adam_steps"]
+        raise TrainingDiverged(
+            f"{self.name}: training diverged in epoch {self.epochs_done + 1} at {where}; the model "
+            f"keeps the weights from the start of epoch {self.epochs_done + 1}. Try a lower lr "
+            f"(now {self.params['lr']}) or clip_norm > 0."
+        )
 
     def part(self, which: str) -> "Recommender":
         """A fused (items="sum" or "concat") model's score decomposed: "id" ranks by the session
@@ -389,7 +507,14 @@ class NeuralRecommender(Recommender):
 
     # ---------------------------------------------------------------------- checkpoints
     def _state(self):
-        arrays = {f"param/{k}": v for k, v in self._core.get_parameters().items()}
+        """param/: the weights the model scores with (the best epoch under early stopping);
+        resume/param/: the last epoch's, when they differ; adam_m/, adam_v/, counters: the
+        optimizer after the last epoch; training_log: history_ and the early-stopping state."""
+        scoring, resume = self._scoring_and_resume_weights()
+        arrays = {f"param/{k}": v for k, v in scoring.items()}
+        if resume is not None:
+            arrays.update({f"resume/param/{k}": v for k, v in resume.items()})
+        arrays["training_log"] = encode_training_log(self.history_, self.early_stopping_)
         m1, m2 = self._core.get_optimizer_state()
         arrays.update({f"adam_m/{k}": v for k, v in m1.items()})
         arrays.update({f"adam_v/{k}": v for k, v in m2.items()})
@@ -413,6 +538,14 @@ class NeuralRecommender(Recommender):
             missing = sorted(expected - set(params)) or sorted(set(params) - expected)
             raise ValueError(f"checkpoint parameters do not match the model: {missing[:3]}")
         self._core.set_parameters(params)
+        resume = {k[13:]: v for k, v in arrays.items() if k.startswith("resume/param/")}
+        if resume and set(resume) != expected:
+            raise ValueError("checkpoint resume weights do not match the model: "
+                             f"{sorted(expected ^ set(resume))[:3]}")
+        self._resume_weights = resume or None
+        if "training_log" in arrays:  # files before format version 2 have none
+            self.history_, self.early_stopping_ = decode_training_log(
+                arrays["training_log"], self.params["patience"])
         m1 = {k[7:]: v for k, v in arrays.items() if k.startswith("adam_m/")}
         m2 = {k[7:]: v for k, v in arrays.items() if k.startswith("adam_v/")}
         self._core.set_optimizer_state(m1, m2)
