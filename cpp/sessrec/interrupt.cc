@@ -32,8 +32,9 @@ void check_interrupt() {
 
 bool ParallelInterrupt::stop() {
   if (stopped_.load(std::memory_order_relaxed)) return true;
-  // Reading the clock every call would cost more than a short loop body: every 64th call.
-  if (omp_get_thread_num() == 0 && (calls_++ & 63) == 0 && interrupt_requested()) {
+  if (omp_get_thread_num() != 0 || ++calls_ < calls_per_poll_) return false;
+  calls_ = 0;
+  if (interrupt_requested()) {
     stopped_.store(true, std::memory_order_relaxed);
     return true;
   }

@@ -29,12 +29,15 @@ void check_interrupt();
 // that holds the host's call) polls the hook, every thread skips its remaining work once the
 // flag is up, and the caller throws after the region.
 //
-//   ParallelInterrupt interrupt;
+//   ParallelInterrupt interrupt(64);  // poll every 64th call of thread 0: cheap loop bodies
 //   #pragma omp parallel for
 //   for (...) { if (interrupt.stop()) continue; ... }
 //   interrupt.throw_if_stopped();
 class ParallelInterrupt {
  public:
+  // Thread 0 reads the clock every `calls_per_poll`-th call (1 for loop bodies that take
+  // milliseconds, more for cheap ones), and asks the hook at most every few milliseconds.
+  explicit ParallelInterrupt(int64_t calls_per_poll = 1) : calls_per_poll_(calls_per_poll) {}
   bool stop();
   void throw_if_stopped() const {
     if (stopped_.load(std::memory_order_relaxed)) throw Interrupted();
@@ -42,6 +45,7 @@ class ParallelInterrupt {
 
  private:
   std::atomic<bool> stopped_{false};
+  int64_t calls_per_poll_;
   int64_t calls_ = 0;  // touched by thread 0 only
 };
 

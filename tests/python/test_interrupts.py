@@ -52,6 +52,19 @@ _core.rank_examples(model, store, examples, "pessimistic", False, 32 << 20)  # o
 print("finished", flush=True)
 """
 
+SESSION_KNN_SCORING = """
+rng = np.random.default_rng(0)
+num_items, sessions, length = 300, 300_000, 10
+store = store_of(list(rng.integers(0, num_items, (sessions, length))), num_items)
+ds = sr.Dataset("many", store, _core.Catalog([str(i) for i in range(num_items)]))
+train, _, _ = ds.split("time", valid=0.01, test=0.01)
+model = sr.models.SessionKNN(sample_size=0).fit(train)  # every session sharing an item
+histories = [rng.integers(0, num_items, 50) for _ in range(3000)]
+print("started", flush=True)
+model.score(histories)  # one C++ call: tens of milliseconds per row
+print("finished", flush=True)
+"""
+
 
 def interrupt(body: str) -> tuple[float, str]:
     """Run SETUP + body, SIGINT it a second after it prints "started"; (seconds to exit, stderr)."""
@@ -77,6 +90,11 @@ def interrupt(body: str) -> tuple[float, str]:
 
 def test_itemcf_build_on_a_huge_session_stops_on_ctrl_c():
     _, stderr = interrupt(ITEMCF_BUILD)
+    assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr[-2000:]
+
+
+def test_session_knn_scoring_stops_on_ctrl_c():
+    _, stderr = interrupt(SESSION_KNN_SCORING)
     assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr[-2000:]
 
 

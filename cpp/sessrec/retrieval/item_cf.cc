@@ -54,8 +54,8 @@ void ItemCF::fit(const SessionStore& train) {
   const float backward = static_cast<float>(config_.backward_weight);
   const float last_weight = static_cast<float>(config_.last_item_weight);
 
-  // With window 0 one long session costs its length squared: polled per occurrence.
-  ParallelInterrupt interrupt;
+  // With window 0 one long session costs its length squared: polled per 64 occurrences.
+  ParallelInterrupt interrupt(64);
 #pragma omp parallel
   {
     // Sparse accumulator: a dense row plus the list of touched columns.

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sessrec/errors.h"
+#include "sessrec/interrupt.h"
 #include "sessrec/retrieval/popularity.h"
 
 namespace sessrec {
@@ -179,6 +180,7 @@ void SessionKNN::score(const HistoryBatch& batch, float* out) const {
   auto more_recent = [this](int32_t a, int32_t b) {
     return recency_[a] > recency_[b] || (recency_[a] == recency_[b] && a > b);
   };
+  ParallelInterrupt interrupt;
 #pragma omp parallel
   {
     std::vector<QueryItem> query;  // sorted by item
@@ -186,6 +188,7 @@ void SessionKNN::score(const HistoryBatch& batch, float* out) const {
     std::vector<Neighbour> neighbours;
 #pragma omp for schedule(dynamic, 4)
     for (int64_t r = 0; r < batch.size; ++r) {
+      if (interrupt.stop()) continue;
       float* row = out + r * n;
       std::fill(row, row + n, 0.0f);
       const int32_t* history = batch.history(r);
@@ -309,6 +312,7 @@ void SessionKNN::score(const HistoryBatch& batch, float* out) const {
       if (config_.popularity_fallback) apply_popularity_fallback(row, counts_, max_count_);
     }
   }
+  interrupt.throw_if_stopped();
 }
 
 }  // namespace sessrec
