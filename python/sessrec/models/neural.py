@@ -42,14 +42,19 @@ class BestEpoch:
     snapshot of the weights taken then, and stops after more than ``patience`` epochs without
     improvement (``None``: never stops, only keeps the best).
 
-    Its state (score, epoch, epochs waited; not the weights) goes into a model file through
-    :func:`encode_training_log`, so that a resumed run continues its patience; the weights of
-    the best epoch are the model's own weights once training ends (see ``NeuralRecommender.fit``).
+    Between ``fit`` calls a model holds the best epoch's weights and this object the last
+    epoch's (``resume``, None when they are the same), so that training continues from the last
+    epoch: :meth:`resume_training` at the start of ``fit``, :meth:`finish_training` at its end,
+    :meth:`scoring_and_resume` for what to save. ``get``/``set`` read and write the model's
+    weights, whatever they are (a dict of arrays, several networks and a blend weight...). Its
+    state (score, epoch, epochs waited) goes into a model file through
+    :func:`encode_training_log`, so that a resumed run continues its patience.
     """
 
     def __init__(self, patience: Optional[int]):
         self.patience = patience
         self.score, self.weights, self.waited, self.epoch = -np.inf, None, 0, 0
+        self.resume = None
 
     def update(self, score: float, snapshot, epoch: int = 0) -> bool:
         """Record one epoch's score (``snapshot()`` gives its weights, ``epoch`` its number);
@@ -63,6 +68,33 @@ class BestEpoch:
     def holds_other_than(self, epochs_done: int) -> bool:
         """True when the snapshot is of an earlier epoch than the last one trained."""
         return self.weights is not None and self.epoch != epochs_done
+
+    def resume_training(self, get, set) -> None:
+        """At the start of ``fit``: snapshot the best epoch (the model holds it), then put the
+        last epoch's weights back to train on."""
+        if self.epoch > 0 and self.weights is None:
+            self.weights = get()
+        if self.resume is not None:
+            set(self.resume)
+            self.resume = None
+
+    def finish_training(self, get, set, epochs_done: int) -> None:
+        """At the end of ``fit``: leave the model on the best epoch, keeping the last aside."""
+        if self.holds_other_than(epochs_done):
+            self.resume = get()
+            set(self.weights)
+        self.weights = None  # the model holds them
+
+    def scoring_and_resume(self, get, epochs_done: int):
+        """(the weights the model scores with, the last epoch's or None when the same), at any
+        time: between epochs of ``fit`` the model holds the last epoch, the best is the
+        snapshot."""
+        current = get()
+        if self.resume is not None:
+            return current, self.resume
+        if self.holds_other_than(epochs_done):
+            return self.weights, current
+        return current, None
 
     def state(self) -> dict:
         return {"score": float(self.score), "epoch": int(self.epoch), "waited": int(self.waited)}
@@ -186,8 +218,6 @@ class NeuralRecommender(Recommender):
         self._adam_steps_to_restore = 0
         self.history_: Optional[pd.DataFrame] = None
         self.early_stopping_: Optional[BestEpoch] = None
-        # The last epoch's weights when early stopping left the model at an earlier, better one.
-        self._resume_weights: Optional[dict] = None
         self.epochs_done = 0
 
     # ------------------------------------------------------------------ architecture hooks
@@ -349,34 +379,15 @@ class NeuralRecommender(Recommender):
     def _begin_early_stopping(self, validating: bool) -> BestEpoch:
         """The early-stopping state to continue (a fresh one without validation), with the core
         back on the last epoch's weights for training."""
-        best = self.early_stopping_
-        if best is None or not validating:
-            best = self.early_stopping_ = BestEpoch(self.params["patience"])
-        elif best.epoch > 0 and best.weights is None:
-            best.weights = self._core.get_parameters()  # the model holds the best epoch
-        if self._resume_weights is not None:
-            self._core.set_parameters(self._resume_weights)
-            self._resume_weights = None
-        return best
+        patience = self.params["patience"]
+        best = self.early_stopping_ or BestEpoch(patience)
+        best.resume_training(self._core.get_parameters, self._core.set_parameters)
+        self.early_stopping_ = best if validating else BestEpoch(patience)
+        return self.early_stopping_
 
     def _end_early_stopping(self) -> None:
-        """Leave the model on the best epoch, the last one kept aside for the next ``fit``."""
-        best = self.early_stopping_
-        if best.holds_other_than(self.epochs_done):
-            self._resume_weights = self._core.get_parameters()
-            self._core.set_parameters(best.weights)
-        best.weights = None  # the core holds them now
-
-    def _scoring_and_resume_weights(self):
-        """(the weights the model scores with, the last epoch's weights or None when the same).
-        Between epochs of ``fit`` the core holds the last epoch and the best is the snapshot."""
-        current = self._core.get_parameters()
-        if self._resume_weights is not None:
-            return current, self._resume_weights
-        best = self.early_stopping_
-        if best is not None and best.holds_other_than(self.epochs_done):
-            return best.weights, current
-        return current, None
+        self.early_stopping_.finish_training(self._core.get_parameters,
+                                             self._core.set_parameters, self.epochs_done)
 
     @property
     def metric_column(self) -> str:
@@ -510,7 +521,8 @@ class NeuralRecommender(Recommender):
         """param/: the weights the model scores with (the best epoch under early stopping);
         resume/param/: the last epoch's, when they differ; adam_m/, adam_v/, counters: the
         optimizer after the last epoch; training_log: history_ and the early-stopping state."""
-        scoring, resume = self._scoring_and_resume_weights()
+        best = self.early_stopping_ or BestEpoch(None)
+        scoring, resume = best.scoring_and_resume(self._core.get_parameters, self.epochs_done)
         arrays = {f"param/{k}": v for k, v in scoring.items()}
         if resume is not None:
             arrays.update({f"resume/param/{k}": v for k, v in resume.items()})
@@ -542,10 +554,12 @@ class NeuralRecommender(Recommender):
         if resume and set(resume) != expected:
             raise ValueError("checkpoint resume weights do not match the model: "
                              f"{sorted(expected ^ set(resume))[:3]}")
-        self._resume_weights = resume or None
         if "training_log" in arrays:  # files before format version 2 have none
             self.history_, self.early_stopping_ = decode_training_log(
                 arrays["training_log"], self.params["patience"])
+        if resume:
+            self.early_stopping_ = self.early_stopping_ or BestEpoch(self.params["patience"])
+            self.early_stopping_.resume = resume
         m1 = {k[7:]: v for k, v in arrays.items() if k.startswith("adam_m/")}
         m2 = {k[7:]: v for k, v in arrays.items() if k.startswith("adam_v/")}
         self._core.set_optimizer_state(m1, m2)
