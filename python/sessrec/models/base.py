@@ -243,7 +243,9 @@ class Recommender:
 
     def save(self, path) -> None:
         """Write the fitted model (parameters, state, catalogue IDs and text) to HDF5,
-        atomically: a temporary file is renamed over ``path`` when complete."""
+        atomically: a temporary file is written, synced to disk and renamed over ``path`` (its
+        folder synced after); on failure it is removed and a ValueError names the cause. The
+        file carries a CRC-32 of every dataset and attribute, checked by :meth:`load`."""
         self._require_fitted()
         arrays = {f"state/{k}": v for k, v in self._state().items()}
         arrays.update(encode_text("catalog/ids", self.catalog.ids()))
@@ -260,7 +262,9 @@ class Recommender:
     @classmethod
     def load(cls, path) -> "Recommender":
         """Load a model saved with :meth:`save`. Called on the base class (or through
-        ``sessrec.load``) it returns whatever model the file holds."""
+        ``sessrec.load``) it returns whatever model the file holds. A file whose checksums do
+        not match, or whose weights are NaN or infinite, raises ValueError naming the file and
+        dataset; files from before the checksums (format version 1) load unchecked."""
         arrays, attributes = read_checked(path, FORMAT_MODEL, FORMAT_VERSION,
                                           checksummed_from=CHECKSUMMED_FROM_VERSION)
         for name, array in arrays.items():
