@@ -1,7 +1,8 @@
 // A file of named arrays plus string attributes, in HDF5. Checkpoints, embedding matrices and
-// cached datasets all go through this one format. Writes go to a temporary file that is synced
-// to disk and renamed over the target only when complete (the folder is synced after), so a
-// crash never leaves a half-written file behind; a failed write removes its temporary file.
+// cached datasets all go through this one format. A write builds the whole file in memory (so
+// it needs about twice the file's size), writes it to a temporary file that is synced to disk
+// and renamed over the target (the folder is synced after), so a crash never leaves a
+// half-written file behind; a failed write removes its temporary file.
 //
 // Integrity: the root attribute "sessrec_manifest" lists every dataset and root attribute that
 // was written, each with the CRC-32 of its content (a dataset's type code, shape and bytes; an
