@@ -74,7 +74,7 @@ def test_diverging_training_stops_with_epoch_and_step_and_keeps_finite_weights(p
     model._optimizer = None
     with pytest.raises(TrainingDiverged, match=r"epoch 2 at .*step \d+") as error:
         model.fit(train, epochs=3, progress=False)
-    assert isinstance(error.value, FloatingPointError)
+    assert isinstance(error.value, FloatingPointError) and isinstance(error.value, sr.TrainingDiverged)
     after = model._core.get_parameters()
     assert all(np.isfinite(w).all() for w in after.values())
     for name, w in before.items():
