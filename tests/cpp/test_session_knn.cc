@@ -20,6 +20,18 @@ SessionStore three_sessions() {
   return train;
 }
 
+// session-rec's defaults (k and sample_size from its docstring).
+SessionKNNConfig session_rec() {
+  SessionKNNConfig c;
+  c.k = 100;
+  c.sample_size = 500;
+  c.similarity = "vec";
+  c.weighting = "div";
+  c.weighting_score = "div";
+  c.idf_weighting = 0.0;
+  return c;
+}
+
 std::vector<float> scores(SessionKNNConfig c, const std::vector<int32_t>& query) {
   c.popularity_fallback = false;
   SessionKNN knn(c, 6);
@@ -52,11 +64,11 @@ TEST(SessionKNN, DecayFunctionsAreSessionRecs) {
   EXPECT_THROW(knn_decay_from_name("exp"), InputError);
 }
 
-TEST(SessionKNN, DefaultsDecayVotesOfNeighboursMatchedByOlderItems) {
+TEST(SessionKNN, SessionRecDefaultsDecayVotesOfNeighboursMatchedByOlderItems) {
   // Query [0 1], div weights 0 -> 1/2 (position 1), 1 -> 1 (position 2); vec divides by |q| = 2.
   // sim(A) = 1.5/2 = 0.75 and sim(B) = 1/2 contain item 1 (step 1, d = 1); sim(C) = 0.5/2 = 0.25
   // contains only item 0 (step 2, div score d = 1/2): C votes 0.125.
-  const auto out = scores(SessionKNNConfig{}, {0, 1});
+  const auto out = scores(session_rec(), {0, 1});
   EXPECT_FLOAT_EQ(out[0], 0.875f);
   EXPECT_FLOAT_EQ(out[1], 1.25f);
   EXPECT_FLOAT_EQ(out[2], 0.5f);
@@ -69,7 +81,7 @@ TEST(SessionKNN, RepeatedItemKeepsItsLatestPositionForWeightAndStep) {
   // Query [0 1 0]: 0 -> weight 1 (position 3), 1 -> 2/3 (position 2); |q| = 2.
   // sim(A) = (1 + 2/3)/2 = 5/6, step 1; sim(C) = 1/2, step 1; sim(B) = (2/3)/2 = 1/3 with
   // its latest match at position 2: step 2, vote 1/6.
-  const auto out = scores(SessionKNNConfig{}, {0, 1, 0});
+  const auto out = scores(session_rec(), {0, 1, 0});
   EXPECT_FLOAT_EQ(out[0], 5.0f / 6.0f + 0.5f);
   EXPECT_FLOAT_EQ(out[1], 5.0f / 6.0f + 1.0f / 6.0f);
   EXPECT_FLOAT_EQ(out[2], 1.0f / 6.0f);
@@ -77,7 +89,7 @@ TEST(SessionKNN, RepeatedItemKeepsItsLatestPositionForWeightAndStep) {
 }
 
 TEST(SessionKNN, SameScoreIsTheUndecayedVote) {
-  SessionKNNConfig c;
+  SessionKNNConfig c = session_rec();
   c.weighting_score = "same";
   const auto out = scores(c, {0, 1});
   EXPECT_FLOAT_EQ(out[0], 1.0f);  // 0.75 + 0.25
@@ -87,7 +99,7 @@ TEST(SessionKNN, SameScoreIsTheUndecayedVote) {
 TEST(SessionKNN, CosineUsesTheWeightedQueryNorm) {
   // weighting "quadratic": 0 -> 1/4, 1 -> 1; norm sqrt(1/16 + 1) = sqrt(17)/4.
   // sim(A) = 1.25 / (norm sqrt 2), sim(B) = 1 / (norm sqrt 3), sim(C) = 0.25 / (norm sqrt 2).
-  SessionKNNConfig c;
+  SessionKNNConfig c = session_rec();
   c.weighting = "quadratic";
   c.weighting_score = "same";
   c.similarity = "cosine";
@@ -103,7 +115,7 @@ TEST(SessionKNN, CosineUsesTheWeightedQueryNorm) {
 
 TEST(SessionKNN, JaccardIgnoresTheWeights) {
   // |q & n| / |q | n|: A 2/2, B 1/4, C 1/3.
-  SessionKNNConfig c;
+  SessionKNNConfig c = session_rec();
   c.weighting_score = "same";
   c.similarity = "jaccard";
   const auto out = scores(c, {0, 1});
@@ -115,7 +127,7 @@ TEST(SessionKNN, JaccardIgnoresTheWeights) {
 
 TEST(SessionKNN, IdfWeightingScalesEachItemsVote) {
   // vote * (1 + 2 ln(3 / events of the item)); votes A 0.75, B 0.5, C 0.125 as with defaults.
-  SessionKNNConfig c;
+  SessionKNNConfig c = session_rec();
   c.idf_weighting = 2.0;
   const auto out = scores(c, {0, 1});
   const float common = 1.0f + 2.0f * std::log(1.5f), rare = 1.0f + 2.0f * std::log(3.0f);
@@ -126,7 +138,7 @@ TEST(SessionKNN, IdfWeightingScalesEachItemsVote) {
 }
 
 TEST(SessionKNN, WithoutRemindTheSessionsItemsGetNothing) {
-  SessionKNNConfig c;
+  SessionKNNConfig c = session_rec();
   c.remind = false;
   const auto out = scores(c, {0, 1});
   EXPECT_FLOAT_EQ(out[0], 0.0f);
@@ -137,7 +149,7 @@ TEST(SessionKNN, WithoutRemindTheSessionsItemsGetNothing) {
 
 TEST(SessionKNN, LastNClicksBuildsTheQueryFromTheLastItems) {
   // Query window [1], weight 1, |q| = 1: A and B get similarity 1; C shares no window item.
-  SessionKNNConfig c;
+  SessionKNNConfig c = session_rec();
   c.last_n_clicks = 1;
   const auto out = scores(c, {0, 1});
   EXPECT_FLOAT_EQ(out[0], 1.0f);
@@ -147,7 +159,7 @@ TEST(SessionKNN, LastNClicksBuildsTheQueryFromTheLastItems) {
 }
 
 TEST(SessionKNN, KAndSampleSizeLimitNeighbours) {
-  SessionKNNConfig c;
+  SessionKNNConfig c = session_rec();
   c.k = 1;
   auto out = scores(c, {0, 1});
   EXPECT_FLOAT_EQ(out[0], 0.75f);  // only A votes
@@ -163,7 +175,7 @@ TEST(SessionKNN, KAndSampleSizeLimitNeighbours) {
 }
 
 TEST(SessionKNN, RandomSamplingKeepsSampleSizeAndDependsOnlyOnTheHistory) {
-  SessionKNNConfig c;
+  SessionKNNConfig c = session_rec();
   c.sampling = "random";
   c.sample_size = 1;
   c.popularity_fallback = false;

@@ -7,6 +7,10 @@ import pytest
 import sessrec as sr
 from sessrec.models.session_knn import session_end_times
 
+# session-rec's defaults (k and sample_size from its docstring); ours are tuned.
+SESSION_REC = dict(k=100, sample_size=500, similarity="vec", weighting="div",
+                   weighting_score="div", idf_weighting=0.0)
+
 
 @pytest.fixture()
 def tiny(tmp_path):
@@ -33,19 +37,24 @@ def index(train, *ids):
 def test_recency_is_the_last_event_time(tiny):
     np.testing.assert_array_equal(session_end_times(tiny.sessions), [10, 6])
     # sample_size=1 keeps the most recent candidate: A (ends at 10), not B (starts later).
-    m = sr.models.SessionKNN(sample_size=1, popularity_fallback=False).fit(tiny)
+    m = sr.models.SessionKNN(**{**SESSION_REC, "sample_size": 1}, popularity_fallback=False)
+    m.fit(tiny)
     a, b, c = index(tiny, "a", "b", "c")
     scores = m.score([[b]])[0]
     assert scores[a] == pytest.approx(1.0) and scores[c] == 0.0
 
 
-def test_defaults_are_session_recs(tiny):
+def test_defaults_are_the_tuned_ones_and_reach_the_core(tiny):
     m = sr.models.SessionKNN()
-    assert (m.params["weighting"], m.params["weighting_score"], m.params["similarity"]) == (
-        "div", "div", "vec")
-    assert m.params["idf_weighting"] == 0.0 and m.params["remind"] is True
+    tuned = dict(k=200, sample_size=1000, similarity="cosine", weighting="log",
+                 weighting_score="quadratic", idf_weighting=5.0, remind=True, sampling="recent")
+    assert {name: m.params[name] for name in tuned} == tuned
+    assert {name: getattr(m._config, name) for name in tuned} == tuned
+
+
+def test_session_rec_defaults(tiny):
     # Query [c b]: b -> 1 (step 1), c -> 1/2; |q| = 2. sim(A) = 1/2, sim(B) = 3/4, both step 1.
-    m = sr.models.SessionKNN(popularity_fallback=False).fit(tiny)
+    m = sr.models.SessionKNN(popularity_fallback=False, **SESSION_REC).fit(tiny)
     a, b, c = index(tiny, "a", "b", "c")
     scores = m.score([[c, b]])[0]
     assert scores[[a, b, c]] == pytest.approx([0.5, 1.25, 0.75])
@@ -55,7 +64,7 @@ def test_options_reach_the_core(tiny):
     a, b, c = index(tiny, "a", "b", "c")
     # Query [b a]: a -> 1, b -> 1/2. A: sim 3/4, step 1. B: sim 1/4, step 2.
     def scores(**kw):
-        m = sr.models.SessionKNN(popularity_fallback=False, **kw).fit(tiny)
+        m = sr.models.SessionKNN(popularity_fallback=False, **{**SESSION_REC, **kw}).fit(tiny)
         return m.score([[b, a]])[0][[a, b, c]]
 
     assert scores() == pytest.approx([0.75, 0.875, 0.125])

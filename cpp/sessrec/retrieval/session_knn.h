@@ -1,5 +1,7 @@
 // V-SKNN, the vector-multiplication session-kNN of session-rec (Ludewig & Jannach 2018;
-// session-rec's algorithms/knn/vsknn.py, class VMContextKNN). Defaults are session-rec's.
+// session-rec's algorithms/knn/vsknn.py, class VMContextKNN). The defaults were tuned on
+// validation (python/sessrec/models/session_knn.py gives the evidence); session-rec's are
+// k 100, sample_size 500 (its docstring), vec, div, div, no idf weighting.
 //
 // Query: the last `last_n_clicks` items h_1..h_T of the session (all if 0); item h_p gets the
 // position weight w(p, T) of `weighting` (a repeated item keeps its latest weight).
@@ -41,16 +43,16 @@ float knn_position_weight(KnnDecay decay, int64_t p, int64_t T);
 float knn_score_decay(KnnDecay decay, int64_t step);
 
 struct SessionKNNConfig {
-  int64_t k = 100;
-  int64_t sample_size = 500;            // 0: every session sharing an item
-  std::string sampling = "recent";      // "recent" | "random"
-  std::string similarity = "vec";       // "vec" | "cosine" | "jaccard"
-  std::string weighting = "div";        // position weights of the query
-  std::string weighting_score = "div";  // decay of a neighbour's vote
-  double idf_weighting = 0.0;           // 0: off (session-rec False)
-  bool remind = true;                   // score the query's own items
-  int64_t last_n_clicks = 0;            // 0: the whole history
-  uint64_t seed = 0;                    // for sampling == "random"
+  int64_t k = 200;
+  int64_t sample_size = 1000;                 // 0: every session sharing an item
+  std::string sampling = "recent";            // "recent" | "random"
+  std::string similarity = "cosine";          // "vec" | "cosine" | "jaccard"
+  std::string weighting = "log";              // position weights of the query
+  std::string weighting_score = "quadratic";  // decay of a neighbour's vote
+  double idf_weighting = 5.0;                 // 0: off (session-rec False)
+  bool remind = true;                         // score the query's own items
+  int64_t last_n_clicks = 0;                  // 0: the whole history
+  uint64_t seed = 0;                          // for sampling == "random"
   bool popularity_fallback = true;
 
   void validate() const;
