@@ -26,10 +26,10 @@
 
 namespace sessrec {
 
-// session-rec's decay functions, used both for position weights and for score decay.
+// session-rec's decay functions, used both for position weights and for score decay, by name:
+// "same", "div", "linear", "log", "quadratic".
 enum class KnnDecay { kSame, kDiv, kLinear, kLog, kQuadratic };
-KnnDecay knn_decay_from_name(
-    const std::string& name);  // "same", "div", "linear", "log", "quadratic"
+KnnDecay knn_decay_from_name(const std::string& name);
 
 // Weight of the query item at 1-based position p of T (session-rec `weighting`):
 // same 1; div p/T; linear max(0, 1 - 0.1 (T - p)); log 1 / log10(T - p + 1.7); quadratic (p/T)^2.
