@@ -129,7 +129,7 @@ def report(paths: list[Path]) -> str:
         rows = [r for r in runs if r["dataset"] == dataset]
         out += [f"#### {dataset}", "",
                 "| model | valid NDCG@20 | test Hits@20 | test NDCG@20 | test Hits@10 | "
-                "test NDCG@10 | seeds | alpha | mean fit s |", "|---|---|---|---|---|---|---|---|---|"]
+                "test NDCG@10 | seeds | alpha | mean fit s |", "|---" * 9 + "|"]
         for name in MODELS:
             got = [r for r in rows if r["model"] == name]
             if not got:

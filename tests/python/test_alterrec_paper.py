@@ -212,7 +212,8 @@ def test_g_mean_matches_torch():
     loss, _, _ = core.forward_backward(train.sessions, begin, end, False)
     reference = TorchGMean(train.num_items, 8)
     with torch.no_grad():
-        reference.item_embedding.weight.copy_(torch.from_numpy(core.get_parameters()["item_embedding"]))
+        table = core.get_parameters()["item_embedding"]
+        reference.item_embedding.weight.copy_(torch.from_numpy(table))
     inputs, targets = padded_batch(train.sessions.items, begin, end)
     ref = full_softmax_loss(reference(inputs), targets, reference.item_embedding.weight)
     ref.backward()
