@@ -52,7 +52,8 @@ def yoochoose_parts(train_file: str, eval_file: str):
     pd.concat(frames.values()).to_csv(combined, sep="\t", index=False)
     ds = sr.datasets.load_interactions(combined, session_column="SessionId", item_column="ItemId",
                                        time_column="Time", name="yoochoose_100k")
-    held_out = np.isin(ds.session_ids.astype(str), frames[eval_file]["SessionId"].astype(str).unique())
+    eval_ids = frames[eval_file]["SessionId"].astype(str).unique()
+    held_out = np.isin(ds.session_ids.astype(str), eval_ids)
     ds.session_split = np.where(held_out, SPLIT_LABELS["test"], SPLIT_LABELS["train"])
     train, _, evaluated = ds.split("given")
     return train, evaluated
