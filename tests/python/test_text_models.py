@@ -1,6 +1,7 @@
 """Item towers (text-only, NFRec), hard-negative mining and AlterRec."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sessrec as sr
@@ -246,12 +247,38 @@ def test_alterrec_resumes_mid_schedule_exactly(small_split, tmp_path):
     resumed = sr.load(tmp_path / "alter.h5")
     assert resumed.epochs_done == 3 and resumed.alpha_ == 0.4
     resumed.fit(train, progress=False)  # the remaining m_max - 3 epochs
-    # (the per-epoch history is not saved with the model: the resumed one holds its 2 epochs)
-    assert list(resumed.history_["network"]) == list(straight.history_["network"][3:])
+    assert list(resumed.history_["network"]) == list(straight.history_["network"])
     for name in ("id", "text"):
         a = straight.networks[name]._core.get_parameters()
         b = resumed.networks[name]._core.get_parameters()
         assert all(np.array_equal(a[k], b[k]) for k in a), name
+
+
+def test_alterrec_resume_with_early_stopping_continues_from_the_last_epoch(small_split, tmp_path):
+    """With validation, the model in memory (and sr.load of its file) scores with the best
+    epoch's weights and alpha, while fit continues from the last epoch's, with the saved history
+    and patience: a loaded model ends where the uninterrupted one does."""
+    train, valid, _ = small_split
+    small = dict(dim=16, layers=1, heads=2, ffn_dim=32, max_len=20, text_dim=16, m_random=1,
+                 m_gap=1, m_max=6, k1=5, k2=60, seed=0, lr=1e-2, patience=10)
+    first = sr.models.AlterRec(**small).fit(train, valid, epochs=4, progress=False)
+    assert first.early_stopping_.resume is not None  # epoch 3 beat epoch 4: best != last
+    first.save(tmp_path / "alter.h5")
+    loaded = sr.load(tmp_path / "alter.h5")
+    pd.testing.assert_frame_equal(loaded.history_, first.history_)
+    assert loaded.early_stopping_.state() == first.early_stopping_.state()
+    sessions = [[1, 2, 3], [4]]
+    np.testing.assert_array_equal(loaded.score(sessions), first.score(sessions))
+    assert loaded.alpha_ == first.alpha_
+    first.fit(train, valid, progress=False)
+    loaded.fit(train, valid, progress=False)
+    timing = ["seconds", "examples_per_s", "mining_seconds"]
+    pd.testing.assert_frame_equal(loaded.history_.drop(columns=timing),
+                                  first.history_.drop(columns=timing))
+    assert len(loaded.history_) == 6
+    np.testing.assert_array_equal(loaded.score(sessions), first.score(sessions))
+    best = loaded.history_["valid_fused_NDCG@20"].to_numpy()
+    assert loaded.early_stopping_.state()["score"] == best.max()
 
 
 def test_alterrec_blend_recommends_items_never_seen_in_training():

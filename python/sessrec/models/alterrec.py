@@ -78,7 +78,7 @@ import pandas as pd
 from .. import _core
 from ..dataset import SessionSet
 from .base import Recommender, ScorerView
-from .neural import ENCODERS, BestEpoch
+from .neural import ENCODERS, BestEpoch, decode_training_log, encode_training_log
 
 NETWORKS = ("id", "text")
 # Blend weights compared on the validation part when alpha="valid"; 1.0 is the ID network
@@ -215,6 +215,9 @@ class AlterRec(Recommender):
         }
         self.epochs_done = 0
         self.history_: Optional[pd.DataFrame] = None
+        # Best blend so far, its epoch, epochs waited, and the last epoch's weights when the
+        # model holds the best ones: saved with the model, so a resumed fit keeps its patience.
+        self.early_stopping_: Optional[BestEpoch] = None
         # The blend weight in use: the fixed alpha, or the one chosen on validation.
         self.alpha_: float = 0.5 if alpha == "valid" else float(alpha)
         # 1 for items the blend scores by the text network alone (cold_items="text": the items
@@ -306,7 +309,9 @@ class AlterRec(Recommender):
         """Run the schedule up to ``m_max`` epochs in all (or ``epochs`` more). With ``valid``,
         after every epoch the validation ``metric`` of the ID network, the text network and the
         blend is recorded in ``history_``; the weights of the epoch with the best blend are kept
-        (and training stops after ``patience`` epochs without improvement, if set)."""
+        (and training stops after ``patience`` epochs without improvement, if set). A second
+        ``fit`` call, or ``fit`` on a model loaded from :meth:`save`, continues from the last
+        epoch's weights with the same history and patience, as one uninterrupted run would."""
         if not isinstance(train, SessionSet):
             raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
         if train.sessions.num_events == 0:
@@ -326,11 +331,13 @@ class AlterRec(Recommender):
             cold[:] = False
         self.text_only_items_ = cold.astype(np.uint8)
         history = [] if self.history_ is None else self.history_.to_dict("records")
-        best = BestEpoch(p["patience"])
-
-        def snapshot():
-            return {"alpha": self.alpha_,
-                    **{n: m._core.get_parameters() for n, m in self.networks.items()}}
+        # Continue the early-stopping state (and train on the last epoch's weights, not the
+        # best ones the model scores with); without validation, nothing to compare against.
+        best = self.early_stopping_ or BestEpoch(p["patience"])
+        best.resume_training(self._weights, self._put_weights)
+        if valid is None:
+            best = BestEpoch(p["patience"])
+        self.early_stopping_ = best
 
         n_epochs = p["m_max"] - self.epochs_done if epochs is None else epochs
         for _ in range(max(0, n_epochs)):
@@ -359,16 +366,24 @@ class AlterRec(Recommender):
                 row[f"valid_text_{metric}"] = by_alpha[0.0]
                 row[f"valid_fused_{metric}"] = by_alpha[self.alpha_]
                 row["alpha"] = self.alpha_
-                stop = best.update(row[f"valid_fused_{metric}"], snapshot)
+                stop = best.update(row[f"valid_fused_{metric}"], self._weights,
+                                   self.epochs_done)
             history.append(row)
             self.history_ = pd.DataFrame(history)
             if stop:
                 break
-        if best.weights is not None:
-            self.alpha_ = best.weights["alpha"]
-            for name in NETWORKS:
-                self.networks[name]._core.set_parameters(best.weights[name])
+        best.finish_training(self._weights, self._put_weights, self.epochs_done)
         return self
+
+    def _weights(self) -> dict:
+        """Both networks' weights and the blend weight: what early stopping keeps."""
+        return {"alpha": self.alpha_,
+                **{n: m._core.get_parameters() for n, m in self.networks.items()}}
+
+    def _put_weights(self, weights: dict) -> None:
+        self.alpha_ = weights["alpha"]
+        for name in NETWORKS:
+            self.networks[name]._core.set_parameters(weights[name])
 
     def validation_by_alpha(self, valid: SessionSet) -> dict[float, float]:
         """The validation ``metric`` of the blend for every alpha of ALPHA_GRID (and the fixed
@@ -423,12 +438,25 @@ class AlterRec(Recommender):
 
     # ------------------------------------------------------------------------- save/load
     def _state(self):
+        """Per network (id/, text/): its weights (``param/``: the best epoch's under early
+        stopping, what the loaded model scores with), Adam state and counters after the last
+        epoch; ``alpha`` the blend weight of the best epoch; ``resume/``: both networks' last-epoch
+        weights and alpha when they differ (what ``fit`` on the loaded model continues from);
+        ``training_log``: ``history_`` and the early-stopping state."""
+        best = self.early_stopping_ or BestEpoch(None)
+        scoring, resume = best.scoring_and_resume(self._weights, self.epochs_done)
         arrays = {}
         for name, net in self.networks.items():
             arrays.update({f"{name}/{k}": v for k, v in net._state().items()})
+            arrays.update({f"{name}/param/{k}": v for k, v in scoring[name].items()})
+            if resume is not None:
+                arrays.update({f"resume/{name}/param/{k}": v for k, v in resume[name].items()})
+        if resume is not None:
+            arrays["resume/alpha"] = np.array([resume["alpha"]], dtype=np.float64)
         arrays["epochs_done"] = np.array([self.epochs_done], dtype=np.int64)
-        arrays["alpha"] = np.array([self.alpha_], dtype=np.float64)
+        arrays["alpha"] = np.array([scoring["alpha"]], dtype=np.float64)
         arrays["text_only_items"] = self.text_only_items_
+        arrays["training_log"] = encode_training_log(self.history_, self.early_stopping_)
         return arrays
 
     def _set_state(self, arrays):
@@ -442,3 +470,18 @@ class AlterRec(Recommender):
         self.epochs_done = int(arrays["epochs_done"][0])
         self.alpha_ = float(arrays["alpha"][0])
         self.text_only_items_ = np.asarray(arrays["text_only_items"], dtype=np.uint8)
+        if "training_log" in arrays:  # files before model format 2 have none
+            self.history_, self.early_stopping_ = decode_training_log(
+                arrays["training_log"], self.params["patience"])
+        if "resume/alpha" in arrays:
+            resume = {"alpha": float(arrays["resume/alpha"][0])}
+            for name, net in self.networks.items():
+                prefix = f"resume/{name}/param/"
+                resume[name] = {k[len(prefix):]: v for k, v in arrays.items()
+                                if k.startswith(prefix)}
+                expected = set(net._core.parameter_names())
+                if set(resume[name]) != expected:
+                    raise ValueError(f"checkpoint resume weights of the {name} network do not "
+                                     f"match the model: {sorted(expected ^ set(resume[name]))[:3]}")
+            self.early_stopping_ = self.early_stopping_ or BestEpoch(self.params["patience"])
+            self.early_stopping_.resume = resume
