@@ -59,7 +59,8 @@ def plot_alterrec_curves(
     title: Optional[str] = None,
 ):
     """Per-epoch validation ``metric`` of "ID in AlterRec", "text in AlterRec" and the fused
-    blend (the AlterRec paper's Figure 5), with the epochs of each network's training shaded and
+    blend (the curves of the AlterRec paper's Figure 5, "Test performance across each epoch
+    during the alternative training", drawn here on the validation part), with the epochs of each network's training shaded and
     the hard-negative phase marked. Takes a fitted :class:`sessrec.models.AlterRec` (fitted with
     ``valid``) or its ``history_``. Returns the figure; writes it to ``path`` when given."""
     import matplotlib
