@@ -19,7 +19,8 @@ import pandas as pd
 from . import _core
 
 FORMAT_DATASET = "sessrec-dataset"
-FORMAT_VERSION = "1"
+# Version 2: the file must carry its CRC-32 manifest (version-1 caches, which have none, load).
+FORMAT_VERSION = "2"
 SPLIT_LABELS = {"train": 0, "valid": 1, "test": 2}
 
 
@@ -229,7 +230,8 @@ class Dataset:
         """Reload a dataset cached with :meth:`save`."""
         from .io import decode_text, read_checked
 
-        arrays, attributes = read_checked(path, FORMAT_DATASET, FORMAT_VERSION)
+        arrays, attributes = read_checked(path, FORMAT_DATASET, FORMAT_VERSION,
+                                          checksummed_from=FORMAT_VERSION)
         try:
             sessions = _core.SessionStore(
                 arrays["sessions/offsets"],

@@ -115,6 +115,33 @@ def test_older_files_without_checksums_still_load(saved_models, tmp_path):
                 sr.load(older)
 
 
+def test_cached_dataset_checksums_are_required_and_checked(small, tmp_path):
+    """A dataset cache (ds.save) is checked like a model file: a flipped item index is refused,
+    and a version-2 cache stripped of its manifest cannot pass for an older file."""
+    path = tmp_path / "data.h5"
+    small.save(path)
+    with h5py.File(path, "r") as f:
+        offset = f["sessions/items"].id.get_offset()
+    damaged = bytearray(path.read_bytes())
+    damaged[offset + 4] ^= 0x01  # the second event's item index
+    (tmp_path / "flipped.h5").write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match="corrupt"):
+        sr.datasets.load(tmp_path / "flipped.h5")
+    arrays, attributes = _core.read_array_file(str(path))
+    for version, loads in (("1", True), ("2", False)):
+        bare = tmp_path / f"v{version}.h5"
+        with h5py.File(bare, "w") as f:
+            for name, array in arrays.items():
+                f[name] = array
+            for key, value in {**attributes, "format_version": version}.items():
+                f.attrs[key] = np.bytes_(value)
+        if loads:
+            assert sr.datasets.load(bare).sessions.num_events == small.sessions.num_events
+        else:
+            with pytest.raises(ValueError, match="checksums"):
+                sr.datasets.load(bare)
+
+
 def strip_timing(history):
     return history.drop(columns=[c for c in ("seconds", "examples_per_s") if c in history])
 
