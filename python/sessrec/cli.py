@@ -122,7 +122,8 @@ def cmd_evaluate(args) -> int:
         sr.set_num_threads(args.threads)
     ds = sr.datasets.load(args.data)
     train, valid, test = ds.split(args.split, valid=args.valid, test=args.test, k=args.folds,
-                                  fold=args.fold, seed=args.seed, max_history=args.max_history)
+                                  fold=args.fold, seed=args.seed, max_history=args.max_history,
+                                  targets=args.targets)
     part = valid if args.on == "valid" else test
     models = {name: _model(name, _params(args.param)) for name in args.model}
     k = tuple(args.k)
@@ -181,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--on", default="test", choices=("valid", "test"))
     e.add_argument("--valid", type=float, default=0.1)
     e.add_argument("--test", type=float, default=0.1)
+    e.add_argument("--targets", default="all", choices=("all", "last"),
+                   help="evaluate every position of a valid/test session, or only its last "
+                        "(the KDD Cup 2023 protocol); training keeps every position")
     e.add_argument("--folds", type=int, default=5)
     e.add_argument("--fold", type=int, default=0)
     e.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,9 @@
 """The command line: the demo (the README's main job) and error reporting."""
 
+import pandas as pd
 import pytest
+
+import sessrec as sr
 
 from sessrec import cli
 
@@ -26,6 +29,22 @@ def test_cache_and_evaluate_from_cache(tmp_path, capsys):
     assert cli.main(["evaluate", str(path), "--model", "pop", "itemcf", "--k", "20",
                      "--out", str(tmp_path / "r.csv")]) == 0
     assert (tmp_path / "r.csv").exists()
+
+
+def test_evaluate_last_targets_from_the_command_line(tmp_path, capsys):
+    """--targets last evaluates one example per test session (the KDD Cup protocol)."""
+    path = tmp_path / "syn.h5"
+    assert cli.main(["synthetic", str(path), "--items", "200", "--sessions", "1000"]) == 0
+    counts = {}
+    for targets in ("all", "last"):
+        out = tmp_path / f"{targets}.csv"
+        assert cli.main(["evaluate", str(path), "--model", "pop", "--split", "kfold", "--k", "20",
+                         "--targets", targets, "--out", str(out)]) == 0
+        table = pd.read_csv(out)
+        counts[targets] = int(table.loc[table["breakdown"] == "overall", "examples"].iloc[0])
+    ds = sr.datasets.load(path)
+    _, _, test = ds.split("kfold")
+    assert counts["last"] == len(test) < counts["all"] == test.num_examples()
 
 
 def test_evaluate_text_models_from_the_command_line(tmp_path, capsys):
