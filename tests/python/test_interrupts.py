@@ -13,7 +13,12 @@ import pytest
 # (generous: the machine may be busy).
 DEADLINE_SECONDS = 30
 
+# The child restores Python's Ctrl-C handler: a process started in the background by a
+# non-interactive shell (as CI may start the test run) inherits SIGINT ignored, and Python then
+# installs no KeyboardInterrupt handler at all. An interactive user always has it.
 SETUP = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 import sessrec as sr
 from sessrec import _core
