@@ -11,7 +11,7 @@ from . import _core, datasets, models, text
 from .dataset import Dataset, SessionSet
 from .evaluation import compare, evaluate
 from .models import load
-from .models.neural import TrainingDiverged
+from .models.training_log import TrainingDiverged
 from .plots import plot_alterrec_curves, plot_long_tail
 
 __version__ = "0.1.0"

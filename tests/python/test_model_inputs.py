@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import sessrec as sr
-from sessrec.models.neural import TrainingDiverged
+from sessrec.models.training_log import TrainingDiverged
 
 
 @pytest.fixture(scope="module")

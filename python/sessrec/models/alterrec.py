@@ -78,7 +78,8 @@ import pandas as pd
 from .. import _core
 from ..dataset import SessionSet
 from .base import Recommender, ScorerView
-from .neural import ENCODERS, BestEpoch, decode_training_log, encode_training_log
+from .neural import ENCODERS
+from .training_log import BestEpoch, decode_training_log, encode_training_log
 
 NETWORKS = ("id", "text")
 # Blend weights compared on the validation part when alpha="valid"; 1.0 is the ID network

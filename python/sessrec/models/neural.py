@@ -16,7 +16,6 @@ give every item with text an embedding, including items never seen in training.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Optional
 
@@ -26,103 +25,11 @@ import pandas as pd
 from .. import _core
 from ..dataset import SessionSet
 from .base import Recommender
+from .training_log import BestEpoch, TrainingDiverged, decode_training_log, encode_training_log
 
 
 METRIC_NAMES = {"hits": "Hits", "ndcg": "NDCG", "mrr": "MRR", "precision": "Precision",
                 "recall": "Recall"}
-
-
-class TrainingDiverged(FloatingPointError):
-    """A training loss or weight became NaN or infinite. The model keeps the weights (and
-    optimizer state) from the start of the epoch in which it happened."""
-
-
-class BestEpoch:
-    """Early stopping on a validation score: keeps the best score, the epoch it came at, a
-    snapshot of the weights taken then, and stops after more than ``patience`` epochs without
-    improvement (``None``: never stops, only keeps the best).
-
-    Between ``fit`` calls a model holds the best epoch's weights and this object the last
-    epoch's (``resume``, None when they are the same), so that training continues from the last
-    epoch: :meth:`resume_training` at the start of ``fit``, :meth:`finish_training` at its end,
-    :meth:`scoring_and_resume` for what to save. ``get``/``set`` read and write the model's
-    weights, whatever they are (a dict of arrays, several networks and a blend weight...). Its
-    state (score, epoch, epochs waited) goes into a model file through
-    :func:`encode_training_log`, so that a resumed run continues its patience.
-    """
-
-    def __init__(self, patience: Optional[int]):
-        self.patience = patience
-        self.score, self.weights, self.waited, self.epoch = -np.inf, None, 0, 0
-        self.resume = None
-
-    def update(self, score: float, snapshot, epoch: int = 0) -> bool:
-        """Record one epoch's score (``snapshot()`` gives its weights, ``epoch`` its number);
-        True: stop training."""
-        if score > self.score:
-            self.score, self.weights, self.waited, self.epoch = score, snapshot(), 0, epoch
-        else:
-            self.waited += 1
-        return self.patience is not None and self.waited > self.patience
-
-    def holds_other_than(self, epochs_done: int) -> bool:
-        """True when the snapshot is of an earlier epoch than the last one trained."""
-        return self.weights is not None and self.epoch != epochs_done
-
-    def resume_training(self, get, set) -> None:
-        """At the start of ``fit``: snapshot the best epoch (the model holds it), then put the
-        last epoch's weights back to train on."""
-        if self.epoch > 0 and self.weights is None:
-            self.weights = get()
-        if self.resume is not None:
-            set(self.resume)
-            self.resume = None
-
-    def finish_training(self, get, set, epochs_done: int) -> None:
-        """At the end of ``fit``: leave the model on the best epoch, keeping the last aside."""
-        if self.holds_other_than(epochs_done):
-            self.resume = get()
-            set(self.weights)
-        self.weights = None  # the model holds them
-
-    def scoring_and_resume(self, get, epochs_done: int):
-        """(the weights the model scores with, the last epoch's or None when the same), at any
-        time: between epochs of ``fit`` the model holds the last epoch, the best is the
-        snapshot."""
-        current = get()
-        if self.resume is not None:
-            return current, self.resume
-        if self.holds_other_than(epochs_done):
-            return self.weights, current
-        return current, None
-
-    def state(self) -> dict:
-        return {"score": float(self.score), "epoch": int(self.epoch), "waited": int(self.waited)}
-
-    def restore(self, state: dict) -> "BestEpoch":
-        self.score, self.epoch, self.waited = float(state["score"]), state["epoch"], state["waited"]
-        return self
-
-
-def encode_training_log(history: Optional[pd.DataFrame], best: Optional[BestEpoch]) -> np.ndarray:
-    """The per-epoch history and the early-stopping state as JSON bytes (uint8), for a model file.
-    Floats go through ``repr`` and so come back bit-identical."""
-    log = {"history": None, "early_stopping": None if best is None else best.state()}
-    if history is not None:
-        log["history"] = [[str(c), history[c].tolist()] for c in history.columns]
-    return np.frombuffer(json.dumps(log).encode(), dtype=np.uint8).copy()
-
-
-def decode_training_log(data: np.ndarray, patience: Optional[int]):
-    """(history DataFrame or None, BestEpoch or None) from :func:`encode_training_log`."""
-    log = json.loads(np.asarray(data, dtype=np.uint8).tobytes().decode())
-    history = None
-    if log.get("history") is not None:
-        history = pd.DataFrame({name: values for name, values in log["history"]})
-    best = None
-    if log.get("early_stopping") is not None:
-        best = BestEpoch(patience).restore(log["early_stopping"])
-    return history, best
 
 
 class NeuralRecommender(Recommender):
