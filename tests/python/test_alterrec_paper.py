@@ -202,7 +202,7 @@ def test_g_mean_matches_torch():
     ds = sr.datasets.synthetic(num_items=80, num_sessions=300, seed=4, mean_session_length=6)
     train, _, _ = ds.split("time")
     model = sr.models.MeanPool(linear=False, dim=8, dropout=0.0, max_len=12, seed=1)
-    assert sr.models.neural.ENCODERS["mean"](dim=8).params["linear"] is False
+    assert sr.models.sequence_models.ENCODERS["mean"](dim=8).params["linear"] is False
     model._ensure_core(train)
     core = model._core
     assert core.linear is False and core.parameter_names() == ["item_embedding"]

@@ -3,7 +3,8 @@
 from .alterrec import AlterRec
 from .base import Recommender, ScorerView, load
 from .item_cf import ItemCF
-from .neural import GRU4Rec, MeanPool, NeuralRecommender, NFRec, SASRec, TextOnly
+from .neural import NeuralRecommender
+from .sequence_models import GRU4Rec, MeanPool, NFRec, SASRec, TextOnly
 from .popularity import POP
 from .session_knn import SessionKNN
 

@@ -78,7 +78,7 @@ import pandas as pd
 from .. import _core
 from ..dataset import SessionSet
 from .base import Recommender, ScorerView
-from .neural import ENCODERS
+from .sequence_models import ENCODERS
 from .training_log import BestEpoch, decode_training_log, encode_training_log
 
 NETWORKS = ("id", "text")
