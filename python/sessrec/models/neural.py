@@ -7,11 +7,12 @@ each epoch, early-stops on a chosen metric and keeps the best weights.
 Every encoder can represent items through an *item tower* instead of a free ID embedding
 (``items=``): "id" (default), "id_ln" (LayerNorm over the ID embedding), "text" (an MLP over the
 item's text features, then LayerNorm: the text-only model), "sum" or "concat" (NFRec naive fusion
-of the two). Text features come from ``text=``: "lsa" (TF-IDF over sentencepiece tokens plus a
-truncated SVD of the catalogue text), "subword" (learned token embeddings averaged per item, the
-trainable subword encoder), or a user matrix [num_items, F] aligned to the catalogue (e.g.
-sentence-BERT vectors computed elsewhere; see :func:`sessrec.text.matrix_features`). Text towers
-give every item with text an embedding, including items never seen in training.
+of the two). Text features come from ``text=`` (see :mod:`.item_text`): "lsa" (TF-IDF over
+sentencepiece tokens plus a truncated SVD of the catalogue text), "subword" (learned token
+embeddings averaged per item, the trainable subword encoder), or a user matrix [num_items, F]
+aligned to the catalogue (e.g. sentence-BERT vectors computed elsewhere; see
+:func:`sessrec.text.matrix_features`). Text towers give every item with text an embedding,
+including items never seen in training.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pandas as pd
 
 from .. import _core
 from ..dataset import SessionSet
+from . import item_text
 from .base import Recommender
 from .training_log import BestEpoch, TrainingDiverged, decode_training_log, encode_training_log
 
@@ -136,7 +138,7 @@ class NeuralRecommender(Recommender):
         return dict(
             dim=p["dim"], max_len=p["max_len"], dropout=p["dropout"], seed=p["seed"],
             loss=p["loss"], num_negatives=p["num_negatives"], sampler=p["sampler"],
-            temperature=self.temperature, tower=self._tower_spec(),
+            temperature=self.temperature, tower=item_text.tower_spec(p, self._text_inputs),
         )
 
     @property
@@ -157,59 +159,7 @@ class NeuralRecommender(Recommender):
     # ------------------------------------------------------------------------- item tower
     @property
     def uses_text(self) -> bool:
-        return self.params["items"] in ("text", "sum", "concat")
-
-    def _prepare_text(self, catalog) -> None:
-        """Compute the text inputs of the item tower from the catalogue (once per model)."""
-        if not self.uses_text or self._text_inputs is not None:
-            return
-        from .. import text as text_features
-
-        p = self.params
-        source = p["text"]
-        if source == "matrix":
-            if self._user_features is None:
-                raise ValueError("text='matrix' needs the feature matrix itself")
-            features = text_features.matrix_features(catalog, self._user_features)
-            self._text_inputs = {"features": features}
-        elif source == "lsa":
-            features = text_features.lsa_features(
-                catalog, dim=p["text_dim"], field=p["text_field"], vocab_size=p["vocab_size"],
-                seed=p["seed"],
-            )
-            self._text_inputs = {"features": np.ascontiguousarray(features, dtype=np.float32)}
-        else:
-            tokenizer = text_features.Tokenizer.train(
-                catalog, p["text_field"], vocab_size=p["vocab_size"], seed=p["seed"]
-            )
-            offsets, ids = tokenizer.encode_catalog(catalog, p["text_field"])
-            self._text_inputs = {
-                "token_offsets": np.asarray(offsets, dtype=np.int64),
-                "tokens": np.asarray(ids, dtype=np.int32),
-                "vocab_size": np.array([tokenizer.vocab_size], dtype=np.int64),
-                "tokenizer": np.frombuffer(tokenizer.to_bytes(), dtype=np.uint8),
-            }
-
-    def _tower_spec(self) -> Optional[dict]:
-        p = self.params
-        if p["items"] == "id":
-            return None
-        norm = bool(p.get("tower_norm", True))
-        spec = {"kind": p["items"], "hidden": p["text_hidden"], "dropout": p["text_dropout"],
-                "text_layernorm": norm, "id_layernorm": norm}
-        if self.uses_text:
-            inputs = self._text_inputs
-            if inputs is None:
-                raise RuntimeError("text inputs are not prepared")
-            if "features" in inputs:
-                spec.update(text_source="features", features=inputs["features"])
-            else:
-                spec.update(
-                    text_source="subword", token_offsets=inputs["token_offsets"],
-                    tokens=inputs["tokens"], vocab_size=int(inputs["vocab_size"][0]),
-                    token_dim=p["token_dim"],
-                )
-        return spec
+        return self.params["items"] in item_text.TEXT_TOWERS
 
     def _make_optimizer(self, steps_per_epoch: int):
         p = self.params
@@ -224,7 +174,9 @@ class NeuralRecommender(Recommender):
     def _ensure_core(self, train: SessionSet):
         if self._core is None:
             self.catalog = train.catalog
-            self._prepare_text(train.catalog)
+            if self.uses_text and self._text_inputs is None:
+                self._text_inputs = item_text.text_inputs(train.catalog, self.params,
+                                                          self._user_features)
             self._core = self._build_core(train.num_items)
             self._counts = np.asarray(train.train_counts, dtype=np.int64)
             self._core.set_item_counts(self._counts)
