@@ -325,7 +325,7 @@ class AlterRec(Recommender):
         change = self.window_change(train.num_items)
         if change is not None:
             warnings.warn(change, stacklevel=2)
-        units = {name: net._start_training(train) for name, net in self.networks.items()}
+        runs = {name: net.start_training(train) for name, net in self.networks.items()}
         self.catalog = train.catalog
         cold = np.asarray(train.train_counts) == 0
         if p["cold_items"] == "blend":
@@ -348,9 +348,8 @@ class AlterRec(Recommender):
             step_mining = dict(mining)
             if not hard:  # random negatives only, as many as in the hard phases
                 step_mining.update(num_aug=0)  # (the hard slots are drawn at random)
-            row = net._train_epoch(
-                train, *units[trained], progress, mining=step_mining,
-                teacher=other._core if hard else None,
+            row = runs[trained].run_epoch(
+                progress, mining=step_mining, teacher=other.core if hard else None,
                 desc=f"alterrec epoch {self.epochs_done + 1} ({trained}, "
                      f"{'hard' if hard else 'random'})",
             )
@@ -379,12 +378,12 @@ class AlterRec(Recommender):
     def _weights(self) -> dict:
         """Both networks' weights and the blend weight: what early stopping keeps."""
         return {"alpha": self.alpha_,
-                **{n: m._core.get_parameters() for n, m in self.networks.items()}}
+                **{n: m.core.get_parameters() for n, m in self.networks.items()}}
 
     def _put_weights(self, weights: dict) -> None:
         self.alpha_ = weights["alpha"]
         for name in NETWORKS:
-            self.networks[name]._core.set_parameters(weights[name])
+            self.networks[name].core.set_parameters(weights[name])
 
     def validation_by_alpha(self, valid: SessionSet) -> dict[float, float]:
         """The validation ``metric`` of the blend for every alpha of ALPHA_GRID (and the fixed
@@ -399,7 +398,7 @@ class AlterRec(Recommender):
         items = np.asarray(valid.sessions.items)
         alphas = sorted(set(ALPHA_GRID) | {self.alpha_})
         ranks = {a: np.empty(len(begin)) for a in alphas}
-        ids, text = (self.networks[n]._core for n in NETWORKS)
+        ids, text = (self.networks[n].core for n in NETWORKS)
         text_only = self.text_only_items_.astype(bool)
         for first in range(0, len(begin), _GRID_ROWS):
             b, e = begin[first:first + _GRID_ROWS], end[first:first + _GRID_ROWS]
@@ -419,7 +418,7 @@ class AlterRec(Recommender):
     def _scorer(self):
         # Kept while the two cores (which load() replaces) and alpha stay the same: copying the
         # per-item flags into C++ costs O(items) per build.
-        ids, text = (self.networks[n]._core for n in NETWORKS)
+        ids, text = (self.networks[n].core for n in NETWORKS)
         if self._blend is None or self._blend[:3] != (ids, text, self.alpha_):
             flags = [] if self.text_only_items_ is None else self.text_only_items_.tolist()
             self._blend = (ids, text, self.alpha_,
@@ -435,7 +434,7 @@ class AlterRec(Recommender):
         if which not in NETWORKS:
             raise ValueError(f"network must be 'id', 'text' or 'fused', got {which!r}")
         net = self.networks[which]
-        return ScorerView(net._core, self.catalog, f"{which} in alterrec")
+        return ScorerView(net.core, self.catalog, f"{which} in alterrec")
 
     # ------------------------------------------------------------------------- save/load
     def _state(self):
@@ -448,7 +447,7 @@ class AlterRec(Recommender):
         scoring, resume = best.scoring_and_resume(self._weights, self.epochs_done)
         arrays = {}
         for name, net in self.networks.items():
-            arrays.update({f"{name}/{k}": v for k, v in net._state().items()})
+            arrays.update({f"{name}/{k}": v for k, v in net.state_arrays().items()})
             arrays.update({f"{name}/param/{k}": v for k, v in scoring[name].items()})
             if resume is not None:
                 arrays.update({f"resume/{name}/param/{k}": v for k, v in resume[name].items()})
@@ -467,7 +466,7 @@ class AlterRec(Recommender):
             if not part:
                 raise KeyError(f"'{prefix}' (the {name} network)")
             net.catalog = self.catalog
-            net._set_state(part)
+            net.load_state_arrays(part)
         self.epochs_done = int(arrays["epochs_done"][0])
         self.alpha_ = float(arrays["alpha"][0])
         self.text_only_items_ = np.asarray(arrays["text_only_items"], dtype=np.uint8)
@@ -480,7 +479,7 @@ class AlterRec(Recommender):
                 prefix = f"resume/{name}/param/"
                 resume[name] = {k[len(prefix):]: v for k, v in arrays.items()
                                 if k.startswith(prefix)}
-                expected = set(net._core.parameter_names())
+                expected = set(net.core.parameter_names())
                 if set(resume[name]) != expected:
                     raise ValueError(f"checkpoint resume weights of the {name} network do not "
                                      f"match the model: {sorted(expected ^ set(resume[name]))[:3]}")

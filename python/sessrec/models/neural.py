@@ -1,8 +1,10 @@
-"""Neural session encoders trained by the C++ core: GRU4Rec, SASRec and mean pooling.
+"""The base of the neural session encoders trained by the C++ core (GRU4Rec, SASRec and mean
+pooling, in :mod:`.sequence_models`).
 
-Python runs the epochs: it shuffles the training units, calls one C++ ``train_step`` per batch
-(batching, forward, loss, backward and the Adam step, with the GIL released), validates after
-each epoch, early-stops on a chosen metric and keeps the best weights.
+Python runs the epochs (:class:`~.training.TrainingRun`): it shuffles the training units, calls
+one C++ ``train_step`` per batch (batching, forward, loss, backward and the Adam step, with the
+GIL released), validates after each epoch, early-stops on a chosen metric and keeps the best
+weights (:class:`~.training_log.BestEpoch`).
 
 Every encoder can represent items through an *item tower* instead of a free ID embedding
 (``items=``): "id" (default), "id_ln" (LayerNorm over the ID embedding), "text" (an MLP over the
@@ -17,7 +19,6 @@ including items never seen in training.
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 import numpy as np
@@ -27,7 +28,8 @@ from .. import _core
 from ..dataset import SessionSet
 from . import item_text
 from .base import Recommender
-from .training_log import BestEpoch, TrainingDiverged, decode_training_log, encode_training_log
+from .training import TrainingRun, make_optimizer
+from .training_log import BestEpoch, decode_training_log, encode_training_log
 
 
 METRIC_NAMES = {"hits": "Hits", "ndcg": "NDCG", "mrr": "MRR", "precision": "Precision",
@@ -35,7 +37,9 @@ METRIC_NAMES = {"hits": "Hits", "ndcg": "NDCG", "mrr": "MRR", "precision": "Prec
 
 
 class NeuralRecommender(Recommender):
-    """Shared training loop. Subclasses add architecture parameters and build the C++ core.
+    """The base of the neural encoders: parameters, ``fit`` (each epoch run by a
+    :class:`~.training.TrainingRun`), scoring and checkpoints. Subclasses add architecture
+    parameters and build the C++ core.
 
     Training parameters: ``epochs``, ``batch_size`` (training units per step), ``lr``,
     ``weight_decay`` (with ``decoupled_weight_decay=True`` for AdamW), ``clip_norm``,
@@ -133,7 +137,8 @@ class NeuralRecommender(Recommender):
     def _build_core(self, num_items: int):
         raise NotImplementedError
 
-    def _common(self) -> dict:
+    def _core_arguments(self) -> dict:
+        """The keyword arguments that every C++ encoder takes (``_build_core`` adds its own)."""
         p = self.params
         return dict(
             dim=p["dim"], max_len=p["max_len"], dropout=p["dropout"], seed=p["seed"],
@@ -161,15 +166,11 @@ class NeuralRecommender(Recommender):
     def uses_text(self) -> bool:
         return self.params["items"] in item_text.TEXT_TOWERS
 
-    def _make_optimizer(self, steps_per_epoch: int):
-        p = self.params
-        total = max(1, steps_per_epoch * max(1, p["epochs"]))
-        return _core.Adam(
-            lr=p["lr"], weight_decay=p["weight_decay"], decoupled=p["decoupled_weight_decay"],
-            clip_norm=p["clip_norm"], schedule=p["schedule"], warmup_steps=p["warmup_steps"],
-            total_steps=max(total, p["warmup_steps"] + 1), step_size=p["step_size"],
-            gamma=p["gamma"],
-        )
+    @property
+    def core(self):
+        """The C++ network (None before the first ``fit`` or ``load``): what scores, and what
+        another model may train against or blend with."""
+        return self._core
 
     def _ensure_core(self, train: SessionSet):
         if self._core is None:
@@ -187,6 +188,26 @@ class NeuralRecommender(Recommender):
             )
 
     # ------------------------------------------------------------------------ training
+    def start_training(self, train: SessionSet) -> TrainingRun:
+        """Check the training part, build the core (on the first call) and the optimizer (when
+        there is none); the run whose :meth:`~.training.TrainingRun.run_epoch` trains one epoch
+        on ``train``."""
+        if not isinstance(train, SessionSet):
+            raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
+        p = self.params
+        if p["threads"]:
+            _core.set_num_threads(int(p["threads"]))
+        self._ensure_core(train)
+        begin, end = _core.make_training_windows(
+            train.sessions, p["max_len"], p["training"] == "prefix"
+        )
+        if len(begin) == 0:
+            raise ValueError(f"{train.dataset_name}: no training session has two or more events")
+        if self._optimizer is None:
+            self._optimizer = make_optimizer(p, -(-len(begin) // p["batch_size"]))
+            self._optimizer.steps_taken = self._adam_steps_to_restore
+        return TrainingRun(self, train, begin, end, self._core, self._optimizer)
+
     def fit(
         self,
         train: SessionSet,
@@ -212,16 +233,16 @@ class NeuralRecommender(Recommender):
         loaded model continues from). ``sr.load(checkpoint).fit(train, valid, ...)`` resumes
         exactly where it stopped.
 
-        A NaN or infinite loss or weight raises :class:`TrainingDiverged` (a
+        A NaN or infinite loss or weight raises :class:`~.training_log.TrainingDiverged` (a
         FloatingPointError) naming the epoch and step; the model keeps the weights and
         optimizer state from the start of that epoch."""
         p = self.params
-        begin, end = self._start_training(train)
+        run = self.start_training(train)
         history = [] if self.history_ is None else self.history_.to_dict("records")
         best = self._begin_early_stopping(valid is not None)
         n_epochs = p["epochs"] if epochs is None else epochs
         for _ in range(n_epochs):
-            row = self._train_epoch(train, begin, end, progress)
+            row = run.run_epoch(progress)
             stop = False
             if valid is not None:
                 row[f"valid_{self.metric_column}"] = score = self.validation_score(valid)
@@ -261,93 +282,6 @@ class NeuralRecommender(Recommender):
         table = evaluate(model or self, valid, k=(k,), progress=False)
         return float(table.loc[("overall", "all"), self.metric_column])
 
-    def _start_training(self, train: SessionSet):
-        """Check the training part, build the core and optimizer; the training units."""
-        if not isinstance(train, SessionSet):
-            raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
-        p = self.params
-        if p["threads"]:
-            _core.set_num_threads(int(p["threads"]))
-        self._ensure_core(train)
-        begin, end = _core.make_training_windows(
-            train.sessions, p["max_len"], p["training"] == "prefix"
-        )
-        if len(begin) == 0:
-            raise ValueError(f"{train.dataset_name}: no training session has two or more events")
-        if self._optimizer is None:
-            self._optimizer = self._make_optimizer(-(-len(begin) // p["batch_size"]))
-            self._optimizer.steps_taken = self._adam_steps_to_restore
-        return begin, end
-
-    def _train_epoch(self, train, begin, end, progress: bool, mining: Optional[dict] = None,
-                     teacher=None, desc: Optional[str] = None) -> dict:
-        """One epoch over the shuffled units. ``mining`` (k1, k2, num_hard, num_random, num_aug,
-        aug_weight) switches to the mined-candidate softmax, with ``teacher`` a frozen core."""
-        from tqdm.auto import tqdm
-
-        p = self.params
-        last_only = p["training"] == "prefix"
-        batch = p["batch_size"]
-        epoch = self.epochs_done
-        order = np.random.default_rng([p["seed"], epoch]).permutation(len(begin))
-        start = time.perf_counter()
-        losses, targets, mining_seconds = [], 0, 0.0
-        restore_point = self._training_snapshot()
-        n_steps = -(-len(order) // batch)
-        bar = tqdm(range(0, len(order), batch), desc=desc or f"{self.name} epoch {epoch + 1}",
-                   unit="batch", disable=not progress, leave=False)
-        for step, first in enumerate(bar, start=1):
-            idx = order[first : first + batch]
-            if mining is None:
-                loss, n, _ = self._core.train_step(
-                    train.sessions, begin[idx], end[idx], last_only, self._optimizer
-                )
-            else:
-                loss, n, _, mined = self._core.train_step_mined(
-                    train.sessions, begin[idx], end[idx], last_only, self._optimizer,
-                    teacher=teacher, **mining,
-                )
-                mining_seconds += mined
-            if not np.isfinite(loss):
-                bar.close()
-                self._diverged(restore_point, f"step {step} of {n_steps} (loss {loss})")
-            losses.append(loss * n)
-            targets += n
-            if progress:
-                rate = targets / max(time.perf_counter() - start, 1e-9)
-                bar.set_postfix(loss=f"{loss:.4f}", ex_s=f"{rate:,.0f}")
-        bar.close()
-        if not all(np.isfinite(w).all() for w in self._core.get_parameters().values()):
-            self._diverged(restore_point, f"its last step, {n_steps} (a weight is not finite)")
-        seconds = time.perf_counter() - start
-        self.epochs_done += 1
-        row = {
-            "epoch": self.epochs_done,
-            "loss": float(np.sum(losses) / max(targets, 1)),
-            "seconds": seconds,
-            "examples_per_s": targets / max(seconds, 1e-9),
-        }
-        if mining is not None:
-            row["mining_seconds"] = mining_seconds
-        return row
-
-    def _training_snapshot(self) -> dict:
-        """What :meth:`_diverged` restores: weights, optimizer moments and step counters."""
-        return {"weights": self._core.get_parameters(),
-                "moments": self._core.get_optimizer_state(), "steps": self._core.steps,
-                "adam_steps": self._optimizer.steps_taken}
-
-    def _diverged(self, snapshot: dict, where: str):
-        self._core.set_parameters(snapshot["weights"])
-        self._core.set_optimizer_state(*snapshot["moments"])
-        self._core.steps = snapshot["steps"]
-        self._optimizer.steps_taken = snapshot["adam_steps"]
-        raise TrainingDiverged(
-            f"{self.name}: training diverged in epoch {self.epochs_done + 1} at {where}; the model "
-            f"keeps the weights from the start of epoch {self.epochs_done + 1}. Try a lower lr "
-            f"(now {self.params['lr']}) or clip_norm > 0."
-        )
-
     def part(self, which: str) -> "Recommender":
         """A fused (items="sum" or "concat") model's score decomposed: "id" ranks by the session
         vector against the ID part of the item table only, "text" against the text part (NFRec's
@@ -376,10 +310,18 @@ class NeuralRecommender(Recommender):
         return self._core.encode(*histories_to_arrays(sessions, self.num_items))
 
     # ---------------------------------------------------------------------- checkpoints
-    def _state(self):
-        """param/: the weights the model scores with (the best epoch under early stopping);
+    def _state(self):  # the base class's save hook
+        return self.state_arrays()
+
+    def _set_state(self, arrays):  # the base class's load hook
+        self.load_state_arrays(arrays)
+
+    def state_arrays(self) -> dict:
+        """The model's state as named arrays (what :meth:`save` writes under ``state/``):
+        param/: the weights the model scores with (the best epoch under early stopping);
         resume/param/: the last epoch's, when they differ; adam_m/, adam_v/, counters: the
-        optimizer after the last epoch; training_log: history_ and the early-stopping state."""
+        optimizer after the last epoch; training_log: history_ and the early-stopping state;
+        item_counts: the training counts; text/: the item tower's text inputs."""
         best = self.early_stopping_ or BestEpoch(None)
         scoring, resume = best.scoring_and_resume(self._core.get_parameters, self.epochs_done)
         arrays = {f"param/{k}": v for k, v in scoring.items()}
@@ -397,7 +339,9 @@ class NeuralRecommender(Recommender):
         arrays.update({f"text/{k}": v for k, v in (self._text_inputs or {}).items()})
         return arrays
 
-    def _set_state(self, arrays):
+    def load_state_arrays(self, arrays: dict) -> None:
+        """Rebuild the core from :meth:`state_arrays` (``catalog`` must be set first) and put
+        back the weights, optimizer, counters, history and early-stopping state."""
         if self.uses_text:
             self._text_inputs = {k[5:]: v for k, v in arrays.items() if k.startswith("text/")}
             if not self._text_inputs:

@@ -20,7 +20,7 @@ class GRU4Rec(NeuralRecommender):
         super().__init__(hidden=hidden, lr=lr, **kwargs)
 
     def _build_core(self, num_items):
-        return _core.GRU4Rec(num_items, hidden=self.params["hidden"], **self._common())
+        return _core.GRU4Rec(num_items, hidden=self.params["hidden"], **self._core_arguments())
 
 
 class SASRec(NeuralRecommender):
@@ -39,7 +39,7 @@ class SASRec(NeuralRecommender):
         p = self.params
         return _core.SASRec(num_items, layers=p["layers"], heads=p["heads"],
                             ffn_dim=p["ffn_dim"], post_ln=p["post_ln"], gelu=p["gelu"],
-                            **self._common())
+                            **self._core_arguments())
 
 
 class MeanPool(NeuralRecommender):
@@ -56,7 +56,7 @@ class MeanPool(NeuralRecommender):
         super().__init__(linear=linear, **kwargs)
 
     def _build_core(self, num_items):
-        return _core.MeanPool(num_items, linear=self.params["linear"], **self._common())
+        return _core.MeanPool(num_items, linear=self.params["linear"], **self._core_arguments())
 
 
 def g_mean(**kwargs) -> MeanPool:

@@ -1,0 +1,119 @@
+"""A neural model's training, one epoch at a time: the Adam optimizer its training parameters
+describe, and :class:`TrainingRun`, which shuffles the training units, calls one C++
+``train_step`` per batch (batching, forward, loss, backward and the Adam step, with the GIL
+released) and returns the epoch's row of the history."""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import numpy as np
+
+from .. import _core
+from ..dataset import SessionSet
+from .training_log import TrainingDiverged
+
+
+def make_optimizer(params: dict, steps_per_epoch: int) -> _core.Adam:
+    """Adam (AdamW with ``decoupled_weight_decay``) with the learning-rate schedule of a model's
+    ``params``, spread over ``epochs`` epochs of ``steps_per_epoch`` steps."""
+    total = max(1, steps_per_epoch * max(1, params["epochs"]))
+    return _core.Adam(
+        lr=params["lr"], weight_decay=params["weight_decay"],
+        decoupled=params["decoupled_weight_decay"], clip_norm=params["clip_norm"],
+        schedule=params["schedule"], warmup_steps=params["warmup_steps"],
+        total_steps=max(total, params["warmup_steps"] + 1), step_size=params["step_size"],
+        gamma=params["gamma"],
+    )
+
+
+class TrainingRun:
+    """The epochs of one ``fit`` of ``model`` on ``train``, made by
+    :meth:`NeuralRecommender.start_training`. ``begin``/``end`` delimit the training units in
+    ``train.sessions``; ``core`` and ``optimizer`` are the model's C++ network and its Adam,
+    which every epoch updates. Each epoch also advances ``model.epochs_done``, whose value seeds
+    the epoch's shuffle, so a resumed model shuffles as one uninterrupted run would."""
+
+    def __init__(self, model, train: SessionSet, begin: np.ndarray, end: np.ndarray, core,
+                 optimizer: _core.Adam):
+        self.model, self.train = model, train
+        self.begin, self.end = begin, end
+        self.core, self.optimizer = core, optimizer
+
+    def run_epoch(self, progress: bool = True, mining: Optional[dict] = None, teacher=None,
+                  desc: Optional[str] = None) -> dict:
+        """One epoch over the shuffled units; its history row (epoch, loss per target, seconds,
+        examples_per_s, and mining_seconds when mining). ``mining`` (k1, k2, num_hard,
+        num_random, num_aug, aug_weight) switches to the mined-candidate softmax, with
+        ``teacher`` a frozen core; ``desc`` labels the progress bar.
+
+        A NaN or infinite loss or weight raises :class:`TrainingDiverged` naming the epoch and
+        step, after putting back the weights, optimizer moments and step counters of the start
+        of the epoch."""
+        from tqdm.auto import tqdm
+
+        p = self.model.params
+        last_only = p["training"] == "prefix"
+        batch = p["batch_size"]
+        epoch = self.model.epochs_done
+        order = np.random.default_rng([p["seed"], epoch]).permutation(len(self.begin))
+        start = time.perf_counter()
+        losses, targets, mining_seconds = [], 0, 0.0
+        restore_point = self._snapshot()
+        n_steps = -(-len(order) // batch)
+        bar = tqdm(range(0, len(order), batch), desc=desc or f"{self.model.name} epoch {epoch + 1}",
+                   unit="batch", disable=not progress, leave=False)
+        sessions = self.train.sessions
+        for step, first in enumerate(bar, start=1):
+            idx = order[first : first + batch]
+            if mining is None:
+                loss, n, _ = self.core.train_step(
+                    sessions, self.begin[idx], self.end[idx], last_only, self.optimizer
+                )
+            else:
+                loss, n, _, mined = self.core.train_step_mined(
+                    sessions, self.begin[idx], self.end[idx], last_only, self.optimizer,
+                    teacher=teacher, **mining,
+                )
+                mining_seconds += mined
+            if not np.isfinite(loss):
+                bar.close()
+                self._diverged(restore_point, f"step {step} of {n_steps} (loss {loss})")
+            losses.append(loss * n)
+            targets += n
+            if progress:
+                rate = targets / max(time.perf_counter() - start, 1e-9)
+                bar.set_postfix(loss=f"{loss:.4f}", ex_s=f"{rate:,.0f}")
+        bar.close()
+        if not all(np.isfinite(w).all() for w in self.core.get_parameters().values()):
+            self._diverged(restore_point, f"its last step, {n_steps} (a weight is not finite)")
+        seconds = time.perf_counter() - start
+        self.model.epochs_done += 1
+        row = {
+            "epoch": self.model.epochs_done,
+            "loss": float(np.sum(losses) / max(targets, 1)),
+            "seconds": seconds,
+            "examples_per_s": targets / max(seconds, 1e-9),
+        }
+        if mining is not None:
+            row["mining_seconds"] = mining_seconds
+        return row
+
+    def _snapshot(self) -> dict:
+        """What :meth:`_diverged` restores: weights, optimizer moments and step counters."""
+        return {"weights": self.core.get_parameters(),
+                "moments": self.core.get_optimizer_state(), "steps": self.core.steps,
+                "adam_steps": self.optimizer.steps_taken}
+
+    def _diverged(self, snapshot: dict, where: str):
+        self.core.set_parameters(snapshot["weights"])
+        self.core.set_optimizer_state(*snapshot["moments"])
+        self.core.steps = snapshot["steps"]
+        self.optimizer.steps_taken = snapshot["adam_steps"]
+        epoch = self.model.epochs_done + 1
+        raise TrainingDiverged(
+            f"{self.model.name}: training diverged in epoch {epoch} at {where}; the model "
+            f"keeps the weights from the start of epoch {epoch}. Try a lower lr "
+            f"(now {self.model.params['lr']}) or clip_norm > 0."
+        )
