@@ -117,9 +117,9 @@ SequenceModelConfig base_config(int64_t num_items, int64_t dim, int64_t max_len,
   c.max_len = max_len;
   c.dropout = dropout;
   c.seed = seed;
-  c.loss = loss;
-  c.num_negatives = num_negatives;
-  c.sampler = sampler;
+  c.objective.kind = loss;
+  c.objective.num_negatives = num_negatives;
+  c.objective.sampler = sampler;
   c.temperature = temperature;
   c.tower = tower_config(tower);
   return c;

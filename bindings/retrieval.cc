@@ -1,9 +1,9 @@
-// Bindings for cpp/sessrec/retrieval and the SessionScorer interface of cpp/sessrec/models.
+// Bindings for cpp/sessrec/retrieval and the SessionScorer interface (cpp/sessrec/session_scorer.h).
 #include <pybind11/stl.h>
 
 #include "numpy_convert.h"
-#include "sessrec/models/session_scorer.h"
-#include "sessrec/retrieval/hard_negatives.h"
+#include "sessrec/session_scorer.h"
+#include "sessrec/candidates/hard_negatives.h"
 #include "sessrec/retrieval/item_cf.h"
 #include "sessrec/retrieval/popularity.h"
 #include "sessrec/retrieval/session_knn.h"

@@ -7,26 +7,19 @@
 #include <string>
 
 #include "sessrec/errors.h"
+#include "sessrec/random.h"
 
 namespace sessrec {
 namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 std::mt19937_64 stream(uint64_t seed, uint64_t a, uint64_t b = 0) {
-  return std::mt19937_64(splitmix64(splitmix64(seed ^ 0x5E55EC) ^ splitmix64(a + 1)) ^
-                         splitmix64(b + 7));
+  return std::mt19937_64(mix64(mix64(seed ^ 0x5E55EC) ^ mix64(a + 1)) ^ mix64(b + 7));
 }
 
 // Pronounceable pseudo-words: the vocabulary of topics, brands and attributes.
 std::string make_word(std::mt19937_64& rng, int syllables) {
-  static const char* onsets[] = {"b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r",
-                                 "s", "t", "v", "z", "br", "cl", "st", "tr", "sh", "gr"};
+  static const char* onsets[] = {"b", "c", "d", "f", "g", "h",  "k",  "l",  "m",  "n",  "p",
+                                 "r", "s", "t", "v", "z", "br", "cl", "st", "tr", "sh", "gr"};
   static const char* vowels[] = {"a", "e", "i", "o", "u", "ai", "ou", "ea"};
   std::string word;
   for (int s = 0; s < syllables; ++s) {
@@ -44,8 +37,8 @@ struct Sampler {
   bool empty() const { return values.empty(); }
   int32_t draw(std::mt19937_64& rng) const {
     std::uniform_real_distribution<double> u(0.0, cumulative.back());
-    const size_t k = std::upper_bound(cumulative.begin(), cumulative.end(), u(rng)) -
-                     cumulative.begin();
+    const size_t k =
+        std::upper_bound(cumulative.begin(), cumulative.end(), u(rng)) - cumulative.begin();
     return values[std::min(k, values.size() - 1)];
   }
   void add(int32_t value, double weight) {
@@ -63,10 +56,14 @@ void SyntheticConfig::validate() const {
     throw InputError("synthetic: num_topics must be in 1..num_items");
   if (num_brands < 1) throw InputError("synthetic: num_brands must be >= 1");
   if (mean_session_length < 2) throw InputError("synthetic: mean_session_length must be >= 2");
-  if (!(cold_share >= 0 && cold_share < 1)) throw InputError("synthetic: cold_share must be in [0, 1)");
-  if (!(cold_period > 0 && cold_period < 1)) throw InputError("synthetic: cold_period must be in (0, 1)");
-  if (!(topic_drift >= 0 && topic_drift <= 1)) throw InputError("synthetic: topic_drift must be in [0, 1]");
-  if (search_share < 0 || add_share < 0 || buy_share < 0 || search_share + add_share + buy_share > 1)
+  if (!(cold_share >= 0 && cold_share < 1))
+    throw InputError("synthetic: cold_share must be in [0, 1)");
+  if (!(cold_period > 0 && cold_period < 1))
+    throw InputError("synthetic: cold_period must be in (0, 1)");
+  if (!(topic_drift >= 0 && topic_drift <= 1))
+    throw InputError("synthetic: topic_drift must be in [0, 1]");
+  if (search_share < 0 || add_share < 0 || buy_share < 0 ||
+      search_share + add_share + buy_share > 1)
     throw InputError("synthetic: action shares must be non-negative and sum to at most 1");
   if (time_span <= 0) throw InputError("synthetic: time_span must be positive");
 }
@@ -156,8 +153,8 @@ SyntheticData generate_synthetic(const SyntheticConfig& config) {
   store.times.resize(n_events);
   std::vector<std::string> session_queries(n_sessions);
   std::vector<std::vector<int64_t>> query_positions(n_sessions);
-  const int64_t cold_start = config.start_time +
-                             static_cast<int64_t>((1.0 - config.cold_period) * config.time_span);
+  const int64_t cold_start =
+      config.start_time + static_cast<int64_t>((1.0 - config.cold_period) * config.time_span);
   const double view_share = 1.0 - config.search_share - config.add_share - config.buy_share;
 
 #pragma omp parallel for schedule(dynamic, 256)
@@ -188,10 +185,14 @@ SyntheticData generate_synthetic(const SyntheticConfig& config) {
       time += 5 + static_cast<int64_t>(u(session_rng) * 120);
       const double a = u(session_rng);
       int8_t action = kView;
-      if (a < config.search_share) action = kSearch;
-      else if (a < config.search_share + view_share) action = kView;
-      else if (a < config.search_share + view_share + config.add_share) action = kAddToCart;
-      else action = kBuy;
+      if (a < config.search_share)
+        action = kSearch;
+      else if (a < config.search_share + view_share)
+        action = kView;
+      else if (a < config.search_share + view_share + config.add_share)
+        action = kAddToCart;
+      else
+        action = kBuy;
       store.actions[e] = action;
       if (action == kSearch) {
         const int32_t t = out.topic[item];

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "sessrec/data/examples.h"
-#include "sessrec/models/session_scorer.h"
+#include "sessrec/session_scorer.h"
 
 namespace sessrec {
 

@@ -19,7 +19,7 @@ GRU4Rec::GRU4Rec(GRU4RecConfig config) : SequenceModel(config.base), hidden_(con
   b_hh_ = &params_.add("gru.bias_hh", 1, 3 * H);
   W_out_ = &params_.add("dense.weight", D, H);
   b_out_ = &params_.add("dense.bias", 1, D);
-  auto rng = nn::derived_rng(config_.seed, 1, 0);
+  auto rng = derived_rng(config_.seed, 1, 0);
   nn::init_embedding(*item_embedding_, 0.02f, rng);
   // torch.nn.GRU's default: uniform(-1/sqrt(H), 1/sqrt(H)) for every weight and bias.
   const float bound = 1.0f / std::sqrt(float(H));
@@ -40,7 +40,7 @@ void GRU4Rec::forward(const SequenceBatch& batch, bool training, uint64_t step) 
   out_.resize(N * D);
   // One dropout key per call site and step: reproducible masks, independent of threads.
   uint64_t site = 0;
-  auto key = [&] { return nn::mix64(nn::mix64(config_.seed ^ 0xD0) ^ nn::mix64(step * 64 + site++)); };
+  auto key = [&] { return mix64(mix64(config_.seed ^ 0xD0) ^ mix64(step * 64 + site++)); };
   nn::embedding_forward(emb_.data(), batch.input.data(), item_embedding_->data(), N, D);
   nn::dropout_forward(emb_drop_.data(), emb_mask_.data(), emb_.data(), N * D, config_.dropout,
                       training, key());

@@ -49,7 +49,7 @@ ItemTower::ItemTower(ItemTowerConfig config, int64_t num_items, int64_t dim, uin
                      nn::ParameterSet& params)
     : config_(std::move(config)), N_(num_items), D_(dim) {
   config_.validate(N_);
-  auto rng = nn::derived_rng(seed, 7, 0);
+  auto rng = derived_rng(seed, 7, 0);
   if (config_.uses_id()) {
     E_ = &params.add("tower.id_embedding", N_, D_, true);
     nn::init_normal(*E_, 0.02f, rng);
@@ -120,7 +120,7 @@ void ItemTower::text_forward(bool training, uint64_t step) {
   nn::mlp_forward(Y_.data(), mlp_, X, W, b, dims_, N, config_.gelu);
   Yd_.resize(N * D);
   mask_.resize(N * D);
-  const uint64_t key = nn::mix64(nn::mix64(0x70E3ULL) ^ nn::mix64(step));
+  const uint64_t key = mix64(mix64(0x70E3ULL) ^ mix64(step));
   nn::dropout_forward(Yd_.data(), mask_.data(), Y_.data(), N * D, config_.dropout, training, key);
   B_.resize(N * D);
   if (tx_g_ != nullptr) {

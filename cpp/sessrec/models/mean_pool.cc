@@ -12,7 +12,7 @@ MeanPool::MeanPool(MeanPoolConfig config) : SequenceModel(std::move(config.base)
     W_ = &params_.add("proj.weight", D, D);
     b_ = &params_.add("proj.bias", 1, D);
   }
-  auto rng = nn::derived_rng(config_.seed, 1, 0);
+  auto rng = derived_rng(config_.seed, 1, 0);
   nn::init_embedding(*item_embedding_, 0.02f, rng);
   if (W_ != nullptr) nn::init_xavier_uniform(*W_, rng);
 }
@@ -27,7 +27,7 @@ void MeanPool::forward(const SequenceBatch& batch, bool training, uint64_t step)
   // One dropout key per call site and step: reproducible masks, independent of threads.
   uint64_t site = 0;
   auto key = [&] {
-    return nn::mix64(nn::mix64(config_.seed ^ 0xD0) ^ nn::mix64(step * 64 + site++));
+    return mix64(mix64(config_.seed ^ 0xD0) ^ mix64(step * 64 + site++));
   };
   nn::embedding_forward(emb_.data(), batch.input.data(), item_embedding_->data(), N, D);
   nn::dropout_forward(drop_.data(), mask_.data(), emb_.data(), N * D, config_.dropout, training,

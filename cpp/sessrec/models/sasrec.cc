@@ -23,7 +23,7 @@ SASRec::SASRec(SASRecConfig config) : SequenceModel(config.base), sasrec_(config
   pos_ = &params_.add("position_embedding", config_.max_len, D);
   ln_g_ = &params_.add(sasrec_.post_ln ? "embedding_ln.weight" : "final_ln.weight", 1, D);
   ln_b_ = &params_.add(sasrec_.post_ln ? "embedding_ln.bias" : "final_ln.bias", 1, D);
-  auto rng = nn::derived_rng(config_.seed, 1, 0);
+  auto rng = derived_rng(config_.seed, 1, 0);
   nn::init_embedding(*item_embedding_, 0.02f, rng);
   nn::init_normal(*pos_, 0.02f, rng);
   nn::init_constant(*ln_g_, 1.0f);
@@ -77,7 +77,7 @@ void SASRec::forward(const SequenceBatch& batch, bool training, uint64_t step) {
   const float p = config_.dropout;
   // One dropout key per call site and step: reproducible masks, independent of threads.
   uint64_t site = 0;
-  auto key = [&] { return nn::mix64(nn::mix64(config_.seed ^ 0xD0) ^ nn::mix64(step * 64 + site++)); };
+  auto key = [&] { return mix64(mix64(config_.seed ^ 0xD0) ^ mix64(step * 64 + site++)); };
   x0_.resize(N * D);
   nn::embedding_forward(x0_.data(), ids_.data(), item_embedding_->data(), N, D);
 #pragma omp parallel for schedule(static)

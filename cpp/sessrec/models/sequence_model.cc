@@ -5,9 +5,7 @@
 #include <cmath>
 
 #include "sessrec/errors.h"
-#include "sessrec/loss/candidate_softmax.h"
-#include "sessrec/loss/softmax_cross_entropy.h"
-#include "sessrec/nn/dropout.h"
+#include "sessrec/loss/mined_softmax.h"
 #include "sessrec/nn/tensor.h"
 
 namespace sessrec {
@@ -17,12 +15,7 @@ void SequenceModelConfig::validate() const {
   if (dim <= 0) throw InputError("model: dim must be positive");
   if (max_len <= 0) throw InputError("model: max_len must be positive");
   if (!(dropout >= 0 && dropout < 1)) throw InputError("model: dropout must be in [0, 1)");
-  if (loss != "ce" && loss != "sampled")
-    throw InputError("model: loss must be 'ce' or 'sampled', got '" + loss + "'");
-  if (loss == "sampled" && num_negatives <= 0)
-    throw InputError("model: sampled loss needs num_negatives > 0");
-  if (sampler != "uniform" && sampler != "popularity")
-    throw InputError("model: sampler must be 'uniform' or 'popularity', got '" + sampler + "'");
+  objective.validate();
   if (!(temperature > 0)) throw InputError("model: temperature must be positive");
   tower.validate(num_items);
 }
@@ -30,6 +23,7 @@ void SequenceModelConfig::validate() const {
 SequenceModel::SequenceModel(SequenceModelConfig config) : config_(std::move(config)) {
   config_.validate();
   const int64_t N = config_.num_items, D = config_.dim;
+  objective_ = loss::make_objective(config_.objective, N, config_.seed);
   if (config_.tower.kind == "id") {
     item_embedding_ = &params_.add("item_embedding", N + 1, D, true);
     return;
@@ -68,13 +62,7 @@ void SequenceModel::set_item_counts(std::vector<int64_t> counts) {
   if (static_cast<int64_t>(counts.size()) != config_.num_items)
     throw InputError("set_item_counts: " + std::to_string(counts.size()) + " counts for " +
                      std::to_string(config_.num_items) + " items");
-  item_counts_ = std::move(counts);
-  popularity_cdf_.assign(item_counts_.size(), 0.0);
-  double total = 0;
-  for (size_t i = 0; i < item_counts_.size(); ++i) {
-    total += std::pow(double(item_counts_[i]) + 1.0, 0.75);
-    popularity_cdf_[i] = total;
-  }
+  objective_->set_item_counts(counts);
 }
 
 void SequenceModel::gather_targets(const SequenceBatch& batch, std::vector<int32_t>& target) {
@@ -105,67 +93,6 @@ void SequenceModel::scatter_output_gradient(const SequenceBatch& batch, nn::Floa
     for (int64_t d = 0; d < D; ++d) dout[rows[m] * D + d] = loss_grad_[m * D + d] * scale;
 }
 
-float SequenceModel::loss_and_output_gradient(const SequenceBatch& batch, nn::FloatBuffer& dout,
-                                              int64_t& targets) {
-  const int64_t D = config_.dim;
-  std::vector<int32_t> target;
-  gather_targets(batch, target);
-  const int64_t M = static_cast<int64_t>(target.size());
-  targets = M;
-  nn::FloatBuffer &H = loss_input_, &dH = loss_grad_;
-  float loss = 0;
-  nn::Parameter& E = *item_embedding_;
-  if (config_.loss == "ce") {
-    loss = loss::softmax_cross_entropy(dH.data(), E.gradient(), H.data(), E.data(), target.data(),
-                                       static_cast<const float*>(nullptr), M, E.rows, D, 1);
-    E.touch_all();
-  } else {
-    // Negatives shared by the batch; logQ corrects every logit (positives too) for the sampler.
-    const int64_t K = config_.num_negatives, N = config_.num_items;
-    const bool popular = config_.sampler == "popularity" && !popularity_cdf_.empty();
-    auto rng = nn::derived_rng(config_.seed, 2, steps_);
-    std::vector<int32_t> negatives(K);
-    std::uniform_real_distribution<double> u(0.0, 1.0);
-    for (int64_t k = 0; k < K; ++k) {
-      int64_t item;
-      if (popular) {
-        const double x = u(rng) * popularity_cdf_.back();
-        item = std::upper_bound(popularity_cdf_.begin(), popularity_cdf_.end(), x) -
-               popularity_cdf_.begin();
-        item = std::min(item, N - 1);
-      } else {
-        item = static_cast<int64_t>(u(rng) * N) % N;
-      }
-      negatives[k] = static_cast<int32_t>(item + 1);
-    }
-    auto log_q = [&](int32_t id) {
-      const double q =
-          popular ? (std::pow(double(item_counts_[id - 1]) + 1.0, 0.75) / popularity_cdf_.back())
-                  : 1.0 / double(N);
-      return static_cast<float>(std::log(double(K) * q));
-    };
-    const int64_t C = K + 1;
-    std::vector<int32_t> cand(M * C);
-    nn::FloatBuffer label(M * C, 0.0f), logq(M * C);
-    for (int64_t m = 0; m < M; ++m) {
-      cand[m * C] = target[m];
-      label[m * C] = 1.0f;
-      logq[m * C] = log_q(target[m]);
-      for (int64_t k = 0; k < K; ++k) {
-        const bool hit = negatives[k] == target[m];  // accidental hit: drop it
-        cand[m * C + 1 + k] = hit ? -1 : negatives[k];
-        logq[m * C + 1 + k] = log_q(negatives[k]);
-      }
-    }
-    loss = loss::candidate_softmax(dH.data(), E.gradient(), H.data(), E.data(), cand.data(),
-                                   label.data(), logq.data(), M, C, D);
-    for (int32_t id : target) E.touch_row(id);
-    for (int32_t id : negatives) E.touch_row(id);
-  }
-  scatter_output_gradient(batch, dout);
-  return loss;
-}
-
 SequenceBatch SequenceModel::checked_batch(const SessionStore& store, const int64_t* begin,
                                            const int64_t* end, int64_t count,
                                            bool last_only) const {
@@ -194,12 +121,7 @@ StepResult SequenceModel::forward_backward(const SessionStore& store, const int6
                                            const int64_t* end, int64_t count, bool last_only) {
   std::lock_guard<std::mutex> lock(mutex_);
   SequenceBatch batch = checked_batch(store, begin, end, count, last_only);
-  prepare_items(true);
-  forward(batch, true, steps_);
-  nn::FloatBuffer& dout = output_grad_;
-  StepResult result;
-  result.loss = loss_and_output_gradient(batch, dout, result.targets);
-  return finish_step(batch, dout, result);
+  return step_gradients(batch, *objective_, nullptr);
 }
 
 StepResult SequenceModel::train_step(const SessionStore& store, const int64_t* begin,
@@ -212,23 +134,26 @@ StepResult SequenceModel::train_step(const SessionStore& store, const int64_t* b
   return result;
 }
 
-float SequenceModel::mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dout, int64_t& targets,
-                                const MiningConfig& mining, const SequenceModel* teacher,
-                                double& seconds) {
-  const int64_t D = config_.dim, N = config_.num_items;
+StepResult SequenceModel::step_gradients(const SequenceBatch& batch, loss::Objective& objective,
+                                         const SequenceModel* teacher) {
+  const int64_t D = config_.dim;
+  prepare_items(true);
+  forward(batch, true, steps_);
   std::vector<int32_t> target;
   gather_targets(batch, target);
   const int64_t M = static_cast<int64_t>(target.size());
-  targets = M;
-  const MiningLayout layout = mining_layout(mining, N, teacher != nullptr);
-  const int64_t C = layout.columns();
-  std::vector<int32_t> cand(M * C, -1);
-  nn::FloatBuffer label(M * C, 0.0f);
-  const uint64_t key = nn::mix64(nn::mix64(config_.seed ^ 0xA17E5ULL) ^ nn::mix64(steps_));
-
-  const auto start = std::chrono::steady_clock::now();
+  StepResult result;
+  result.targets = M;
+  loss::ObjectiveBatch in;
+  in.H = loss_input_.data();
+  in.target = target.data();
+  in.rows = M;
+  in.dim = D;
+  in.step = static_cast<uint64_t>(steps_);
+  double teacher_seconds = 0;
   nn::FloatBuffer teacher_out;
-  if (teacher != nullptr) {  // the teacher's session vectors at the same target positions
+  if (teacher != nullptr) {  // the teacher's session vectors at the same target rows
+    const auto start = std::chrono::steady_clock::now();
     std::lock_guard<std::mutex> lock(teacher->mutex_);
     auto* t = const_cast<SequenceModel*>(teacher);
     t->ensure_eval_items();
@@ -237,38 +162,16 @@ float SequenceModel::mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dou
     teacher_out.resize(M * D);
     for (int64_t m = 0; m < M; ++m)
       std::copy_n(o + target_rows_[m] * D, D, teacher_out.data() + m * D);
+    in.teacher_H = teacher_out.data();
+    in.teacher_items = teacher->item_embedding_->data();
+    teacher_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  const int64_t chunk = 256;  // teacher score rows in flight: chunk x N floats
-  nn::FloatBuffer scores;
-  for (int64_t first = 0; first < M; first += chunk) {
-    const int64_t rows = std::min(chunk, M - first);
-    if (teacher != nullptr) {
-      scores.resize(rows * N);
-      nn::parallel_product(
-          nn::MapMat<float>(scores.data(), rows, N),
-          nn::MapConstMat<float>(teacher_out.data() + first * D, rows, D),
-          nn::MapConstMat<float>(teacher->item_embedding_->data() + D, N, D).transpose());
-    }
-    mine_candidates(teacher != nullptr ? scores.data() : nullptr, rows, N, target.data() + first,
-                    layout, mining.aug_weight, key, first, cand.data() + first * C,
-                    label.data() + first * C);
-  }
-  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  nn::Parameter& E = *item_embedding_;
-  const float* no_logq = nullptr;
-  const float loss =
-      loss::prefer_dense_candidates(M, C, N + 1)
-          ? loss::candidate_softmax_dense(loss_grad_.data(), E.gradient(), loss_input_.data(),
-                                          E.data(), cand.data(), label.data(), no_logq, M, C, D,
-                                          N + 1, mining.separate_positives)
-          : loss::candidate_softmax(loss_grad_.data(), E.gradient(), loss_input_.data(), E.data(),
-                                    cand.data(), label.data(), no_logq, M, C, D,
-                                    mining.separate_positives);
-  for (int32_t id : cand)
-    if (id > 0) E.touch_row(id);
+  result.loss = objective.forward_backward(in, *item_embedding_, loss_grad_.data());
+  result.mining_seconds = teacher_seconds + objective.candidate_seconds();
+  nn::FloatBuffer& dout = output_grad_;
   scatter_output_gradient(batch, dout);
-  return loss;
+  return finish_step(batch, dout, result);
 }
 
 StepResult SequenceModel::train_step_mined(const SessionStore& store, const int64_t* begin,
@@ -283,15 +186,12 @@ StepResult SequenceModel::train_step_mined(const SessionStore& store, const int6
     throw InputError("train_step_mined: the teacher's dim differs from this model's");
   if (teacher != nullptr && teacher->config().max_len < config_.max_len)
     throw InputError("train_step_mined: the teacher's max_len is shorter than this model's");
+  loss::MinedSoftmax objective(mining, config_.num_items, config_.seed);
   StepResult result;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     SequenceBatch batch = checked_batch(store, begin, end, count, last_only);
-    prepare_items(true);
-    forward(batch, true, steps_);
-    nn::FloatBuffer& dout = output_grad_;
-    result.loss = mined_loss(batch, dout, result.targets, mining, teacher, result.mining_seconds);
-    result = finish_step(batch, dout, result);
+    result = step_gradients(batch, objective, teacher);
   }
   optimizer.step(params_);
   params_.zero_grad();

@@ -1,8 +1,9 @@
 // SequenceModel: the shared machinery of neural session encoders (GRU4Rec, SASRec, mean
 // pooling). A subclass turns a padded batch into one output vector per position (forward) and
 // back-propagates gradients of those outputs (backward). The base class owns the tied item
-// embedding table, the training loss (full softmax chunked over the catalogue, or sampled
-// softmax with logQ correction), the optimizer step and blocked full-catalogue scoring.
+// embedding table (or the item tower that fills it), the training objective (a loss::Objective:
+// full softmax, sampled softmax, or a mined-candidate softmax for one step), the optimizer step
+// and blocked full-catalogue scoring.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -10,13 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "sessrec/candidates/hard_negatives.h"
 #include "sessrec/data/session_store.h"
+#include "sessrec/loss/objective.h"
 #include "sessrec/models/item_tower.h"
 #include "sessrec/models/sequence_batch.h"
-#include "sessrec/models/session_scorer.h"
 #include "sessrec/nn/optimizer.h"
 #include "sessrec/nn/parameter.h"
-#include "sessrec/retrieval/hard_negatives.h"
+#include "sessrec/session_scorer.h"
 
 namespace sessrec {
 
@@ -26,9 +28,7 @@ struct SequenceModelConfig {
   int64_t max_len = 50;
   float dropout = 0.2f;
   uint64_t seed = 0;
-  std::string loss = "ce";          // ce (full softmax) | sampled
-  int64_t num_negatives = 256;      // sampled: negatives shared by the batch
-  std::string sampler = "uniform";  // sampled: uniform | popularity
+  loss::ObjectiveConfig objective;  // the training loss (ce | sampled)
   float temperature = 1.0f;         // logits are <session, item> / temperature
   ItemTowerConfig tower;            // kind "id": a free embedding per item (no tower)
 
@@ -40,7 +40,7 @@ struct StepResult {
   float loss = 0;
   int64_t targets = 0;
   float gradient_norm = 0;
-  double mining_seconds = 0;  // train_step_mined: teacher scoring and rank selection
+  double mining_seconds = 0;  // train_step_mined: teacher forward, scoring and rank selection
 };
 
 class SequenceModel : public SessionScorer {
@@ -78,6 +78,7 @@ class SequenceModel : public SessionScorer {
 
   // Item popularity for the popularity sampler (index order, length num_items).
   void set_item_counts(std::vector<int64_t> counts);
+  const loss::Objective& objective() const { return *objective_; }
 
   nn::ParameterSet& params() { return params_; }
   const nn::ParameterSet& params() const { return params_; }
@@ -99,10 +100,10 @@ class SequenceModel : public SessionScorer {
   SequenceModelConfig config_;
 
  private:
-  float loss_and_output_gradient(const SequenceBatch& batch, nn::FloatBuffer& dout,
-                                 int64_t& targets);
-  float mined_loss(const SequenceBatch& batch, nn::FloatBuffer& dout, int64_t& targets,
-                   const MiningConfig& mining, const SequenceModel* teacher, double& seconds);
+  // forward, the objective's loss and backward on one batch (mutex_ held); gradients are left in
+  // the parameters. With a teacher, its session vectors at the target rows reach the objective.
+  StepResult step_gradients(const SequenceBatch& batch, loss::Objective& objective,
+                            const SequenceModel* teacher);
   // Rows of the batch with a target, and the scaled session vectors H / temperature there.
   void gather_targets(const SequenceBatch& batch, std::vector<int32_t>& target);
   // dout from the loss gradient at the target rows (undoing the temperature scale).
@@ -117,11 +118,10 @@ class SequenceModel : public SessionScorer {
   std::unique_ptr<ItemTower> tower_;
   std::unique_ptr<nn::Parameter> table_;
   bool table_is_eval_ = false;
-  std::vector<int64_t> item_counts_;
+  std::unique_ptr<loss::Objective> objective_;
   // Loss workspaces, kept across steps.
   std::vector<int64_t> target_rows_;
   nn::FloatBuffer loss_input_, loss_grad_, output_grad_;
-  std::vector<double> popularity_cdf_;
   int64_t steps_ = 0;
   mutable std::mutex mutex_;  // forward() reuses per-batch workspaces
 };

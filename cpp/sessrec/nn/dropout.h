@@ -5,15 +5,9 @@
 #include <cstdint>
 
 #include "sessrec/nn/profile.h"
+#include "sessrec/random.h"
 
 namespace sessrec::nn {
-
-inline uint64_t mix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 // mask [n] holds the scale (0 or 1/(1-p)) for the backward pass. p == 0 or !training copies.
 template <typename T>

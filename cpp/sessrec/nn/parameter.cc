@@ -90,14 +90,4 @@ void init_embedding(Parameter& p, float std, std::mt19937_64& rng) {
   std::fill(p.value.begin(), p.value.begin() + p.cols, 0.0f);
 }
 
-std::mt19937_64 derived_rng(uint64_t seed, uint64_t stream, uint64_t counter) {
-  auto mix = [](uint64_t x) {
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-  };
-  return std::mt19937_64(mix(mix(seed) ^ mix(stream + 0x51) ^ mix(counter + 0xA3)));
-}
-
 }  // namespace sessrec::nn

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sessrec/nn/tensor.h"
+#include "sessrec/random.h"
 
 namespace sessrec::nn {
 
@@ -17,8 +18,8 @@ struct Parameter {
   int64_t rows = 0, cols = 0;
   bool row_sparse = false;
   FloatBuffer value, grad, adam_m, adam_v;
-  std::vector<uint8_t> touched;        // per row, row-sparse only
-  std::vector<int32_t> touched_rows;   // in first-touch order
+  std::vector<uint8_t> touched;       // per row, row-sparse only
+  std::vector<int32_t> touched_rows;  // in first-touch order
 
   int64_t size() const { return rows * cols; }
   float* data() { return value.data(); }
@@ -57,8 +58,5 @@ void init_uniform(Parameter& p, float bound, std::mt19937_64& rng);
 void init_xavier_uniform(Parameter& p, std::mt19937_64& rng);
 void init_constant(Parameter& p, float value);
 void init_embedding(Parameter& p, float std, std::mt19937_64& rng);
-
-// A seeded stream derived from (seed, stream, counter): reproducible dropout masks per step.
-std::mt19937_64 derived_rng(uint64_t seed, uint64_t stream, uint64_t counter);
 
 }  // namespace sessrec::nn

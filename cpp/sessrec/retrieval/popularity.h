@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "sessrec/models/session_scorer.h"
+#include "sessrec/session_scorer.h"
 
 namespace sessrec {
 

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "sessrec/data/session_store.h"
-#include "sessrec/models/session_scorer.h"
+#include "sessrec/session_scorer.h"
 
 namespace sessrec {
 

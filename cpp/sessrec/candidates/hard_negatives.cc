@@ -1,10 +1,10 @@
-#include "sessrec/retrieval/hard_negatives.h"
+#include "sessrec/candidates/hard_negatives.h"
 
 #include <algorithm>
 #include <string>
 
 #include "sessrec/errors.h"
-#include "sessrec/nn/dropout.h"
+#include "sessrec/random.h"
 
 namespace sessrec {
 
@@ -36,17 +36,6 @@ MiningLayout mining_layout(const MiningConfig& c, int64_t num_items, bool with_t
   return l;
 }
 
-namespace {
-
-// splitmix64 over a counter: a small, seekable stream per row.
-struct RowRandom {
-  uint64_t state;
-  uint64_t next() { return nn::mix64(state += 0x9E3779B97F4A7C15ULL); }
-  int64_t below(int64_t n) { return static_cast<int64_t>(next() % static_cast<uint64_t>(n)); }
-};
-
-}  // namespace
-
 void mine_candidates(const float* scores, int64_t rows, int64_t N, const int32_t* target,
                      const MiningLayout& l, float aug_weight, uint64_t key, int64_t row_offset,
                      int32_t* cand, float* label) {
@@ -56,7 +45,7 @@ void mine_candidates(const float* scores, int64_t rows, int64_t N, const int32_t
     std::vector<int32_t> order;
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
-      RowRandom rng{nn::mix64(key ^ static_cast<uint64_t>(row_offset + r))};
+      CounterRandom rng{mix64(key ^ static_cast<uint64_t>(row_offset + r))};
       int32_t* c = cand + r * C;
       float* w = label + r * C;
       std::fill(c, c + C, -1);
