@@ -233,6 +233,44 @@ void bind_models(py::module_& m) {
            })
       .def("zero_grad", [](SequenceModel& s) { s.params().zero_grad(); })
       .def("num_parameters", [](const SequenceModel& s) { return s.params().num_values(); })
+      .def(
+          "set_frozen",
+          [](SequenceModel& s, const std::string& pattern, bool frozen) {
+            return s.params().set_frozen(pattern, frozen);
+          },
+          py::arg("pattern"), py::arg("frozen") = true,
+          "Freeze (or unfreeze) every parameter whose name matches the shell-style pattern; "
+          "returns how many matched (none: ValueError listing the names).")
+      .def(
+          "set_lr_scale",
+          [](SequenceModel& s, const std::string& pattern, float scale) {
+            return s.params().set_lr_scale(pattern, scale);
+          },
+          py::arg("pattern"), py::arg("scale"),
+          "Learning rate of the matching parameters = the optimizer's rate times scale.")
+      .def("parameter_groups",
+           [](const SequenceModel& s) {
+             py::dict out;
+             for (const auto* p : s.params().all())
+               out[py::str(p->name)] = py::dict(py::arg("shape") = py::make_tuple(p->rows, p->cols),
+                                               py::arg("frozen") = p->frozen,
+                                               py::arg("lr_scale") = p->lr_scale);
+             return out;
+           })
+      .def(
+          "copy_parameters_from",
+          [](SequenceModel& s, const SequenceModel& source, const py::object& names) {
+            std::vector<std::pair<std::string, std::string>> pairs;
+            if (!names.is_none())
+              for (auto item : names.cast<py::dict>())
+                pairs.emplace_back(py::str(item.first), py::str(item.second));
+            const int64_t moved = nn::copy_values(s.params(), source.params(), pairs);
+            s.parameters_changed();
+            return moved;
+          },
+          py::arg("source"), py::arg("names") = py::none(),
+          "Copy parameter values by name from another network (names: {source name: this "
+          "network's name}; None: every name the two share). Returns how many moved.")
       .def("set_item_counts",
            [](SequenceModel& s, const Array<int64_t>& counts) {
              s.set_item_counts(to_vector(counts, "counts"));

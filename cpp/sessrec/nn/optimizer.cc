@@ -55,6 +55,7 @@ void for_each_active_row(Parameter& p, Fn fn) {
 float gradient_norm(const ParameterSet& params) {
   double sum = 0;
   for (const Parameter* cp : params.all()) {
+    if (cp->frozen) continue;
     auto& p = const_cast<Parameter&>(*cp);
     for_each_active_row(p, [&](int64_t a, int64_t b) {
       for (int64_t i = a; i < b; ++i) sum += double(p.grad[i]) * p.grad[i];
@@ -66,15 +67,17 @@ float gradient_norm(const ParameterSet& params) {
 float Adam::step(ParameterSet& params) {
   KernelTimer timer(Kernel::Optimizer);
   const float norm = gradient_norm(params);
-  const float clip = (config_.clip_norm > 0 && norm > config_.clip_norm) ? config_.clip_norm / norm
-                                                                         : 1.0f;
-  const float lr = current_lr();
+  const float clip =
+      (config_.clip_norm > 0 && norm > config_.clip_norm) ? config_.clip_norm / norm : 1.0f;
+  const float base_lr = current_lr();
   ++t_;
   const float bc1 = 1.0f - std::pow(config_.beta1, float(t_));
   const float bc2 = 1.0f - std::pow(config_.beta2, float(t_));
   const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.eps, wd = config_.weight_decay;
   const bool decoupled = config_.decoupled_weight_decay;
   for (Parameter* p : params.all()) {
+    if (p->frozen) continue;
+    const float lr = base_lr * p->lr_scale;
     for_each_active_row(*p, [&](int64_t a, int64_t b) {
 #pragma omp parallel for schedule(static) if (b - a > 65536)
       for (int64_t i = a; i < b; ++i) {

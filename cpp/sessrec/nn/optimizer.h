@@ -35,7 +35,8 @@ struct LRSchedule {
 class Adam {
  public:
   explicit Adam(AdamConfig config = {}, LRSchedule schedule = {});
-  // One update of every parameter; returns the gradient norm before clipping.
+  // One update of every parameter that is not frozen, each at the learning rate times its
+  // lr_scale; returns the gradient norm (of the parameters it updates) before clipping.
   float step(ParameterSet& params);
   int64_t steps_taken() const { return t_; }
   void set_steps_taken(int64_t t) { t_ = t; }
@@ -49,7 +50,8 @@ class Adam {
   int64_t t_ = 0;
 };
 
-// Global L2 norm of every gradient (dense, and the touched rows of row-sparse parameters).
+// Global L2 norm of every gradient (dense, and the touched rows of row-sparse parameters) of the
+// parameters that are not frozen.
 float gradient_norm(const ParameterSet& params);
 
 // target <- momentum * target + (1 - momentum) * source, parameter by parameter (same names

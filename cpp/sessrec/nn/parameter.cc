@@ -1,5 +1,7 @@
 #include "sessrec/nn/parameter.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -51,6 +53,54 @@ Parameter& ParameterSet::get(const std::string& name) {
   for (auto* p : params_ptrs_)
     if (p->name == name) return *p;
   throw UnknownKeyError("no parameter named '" + name + "'");
+}
+
+std::vector<Parameter*> ParameterSet::select(const std::string& pattern) {
+  std::vector<Parameter*> out;
+  for (auto* p : params_ptrs_)
+    if (fnmatch(pattern.c_str(), p->name.c_str(), 0) == 0) out.push_back(p);
+  if (out.empty()) {
+    std::string names;
+    for (auto* p : params_ptrs_) names += (names.empty() ? "" : ", ") + p->name;
+    throw InputError("no parameter matches '" + pattern + "'; the parameters are: " + names);
+  }
+  return out;
+}
+
+int64_t ParameterSet::set_frozen(const std::string& pattern, bool frozen) {
+  auto matched = select(pattern);
+  for (auto* p : matched) p->frozen = frozen;
+  return static_cast<int64_t>(matched.size());
+}
+
+int64_t ParameterSet::set_lr_scale(const std::string& pattern, float scale) {
+  if (!(scale >= 0) || !std::isfinite(scale))
+    throw InputError("learning-rate scale for '" + pattern + "' must be finite and >= 0");
+  auto matched = select(pattern);
+  for (auto* p : matched) p->lr_scale = scale;
+  return static_cast<int64_t>(matched.size());
+}
+
+int64_t copy_values(ParameterSet& target, const ParameterSet& source,
+                    const std::vector<std::pair<std::string, std::string>>& names) {
+  std::vector<std::pair<std::string, std::string>> pairs = names;
+  if (pairs.empty()) {
+    for (const auto* t : target.all())
+      for (const auto* s : source.all())
+        if (s->name == t->name) pairs.emplace_back(s->name, t->name);
+    if (pairs.empty()) throw InputError("copy_values: the two models share no parameter name");
+  }
+  // Check everything first, so that a bad pair leaves the target untouched.
+  for (const auto& [from, to] : pairs) {
+    const Parameter& s = source.get(from);
+    const Parameter& t = static_cast<const ParameterSet&>(target).get(to);
+    if (s.rows != t.rows || s.cols != t.cols)
+      throw InputError("copy_values: '" + from + "' is (" + std::to_string(s.rows) + ", " +
+                       std::to_string(s.cols) + ") but '" + to + "' is (" + std::to_string(t.rows) +
+                       ", " + std::to_string(t.cols) + ")");
+  }
+  for (const auto& [from, to] : pairs) target.get(to).value = source.get(from).value;
+  return static_cast<int64_t>(pairs.size());
 }
 
 const Parameter& ParameterSet::get(const std::string& name) const {

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import _core
 from ..dataset import SessionSet
-from . import item_text
+from . import item_text, parameter_groups
 from .base import Recommender
 from .training import TrainingRun, make_optimizer
 from .training_log import BestEpoch, decode_training_log, encode_training_log
@@ -53,6 +53,13 @@ class NeuralRecommender(Recommender):
     towers, see the ``temperature`` property), ``tower_norm`` (True: item towers end in
     LayerNorm; False: plain tables, the text tower a bare MLP, H = MLP(X) as in the AlterRec
     paper's Eq. 1), ``seed`` and ``threads``.
+
+    Parameter groups (:mod:`.parameter_groups`): ``freeze`` (name patterns of parameters that
+    do not train, e.g. ``["tower.*"]``) and ``lr_groups`` (pattern -> learning rate, e.g.
+    ``{"item_embedding": 1e-2}``); both are saved with the model and can be changed between
+    ``fit`` calls (:meth:`freeze`, :meth:`unfreeze`, :meth:`set_learning_rate`), so training
+    can run in stages. Weights move between models and files by name
+    (:meth:`copy_parameters_from`, :meth:`export_parameters`, :meth:`import_parameters`).
     """
 
     def __init__(
@@ -88,6 +95,8 @@ class NeuralRecommender(Recommender):
         token_dim: int = 64,
         temperature: Optional[float] = None,
         tower_norm: bool = True,
+        freeze=(),
+        lr_groups: Optional[dict] = None,
         **architecture,
     ):
         params = dict(locals())
@@ -116,6 +125,7 @@ class NeuralRecommender(Recommender):
             raise ValueError(f"a text feature matrix is only used with items='text', 'sum' or "
                              f"'concat', not {items!r}")
         params["text_hidden"] = [int(h) for h in text_hidden]
+        params["freeze"], params["lr_groups"] = parameter_groups.check_settings(freeze, lr_groups)
         super().__init__(**params)
         self._text_inputs: Optional[dict] = None
         if training not in ("causal", "prefix"):
@@ -179,6 +189,7 @@ class NeuralRecommender(Recommender):
                 self._text_inputs = item_text.text_inputs(train.catalog, self.params,
                                                           self._user_features)
             self._core = self._build_core(train.num_items)
+            parameter_groups.apply(self._core, self.params)
             self._counts = np.asarray(train.train_counts, dtype=np.int64)
             self._core.set_item_counts(self._counts)
         elif len(train.catalog) != self.num_items:
@@ -186,6 +197,93 @@ class NeuralRecommender(Recommender):
                 f"this model was built for {self.num_items} items; the training part has "
                 f"{len(train.catalog)}"
             )
+
+    # ---------------------------------------------------------------- parameter groups
+    def build(self, train: SessionSet) -> "NeuralRecommender":
+        """Build the network for ``train``'s catalogue (and its text) without training, so
+        that weights can be copied or imported into it before the first ``fit``. A built model
+        scores with its initial weights."""
+        if not isinstance(train, SessionSet):
+            raise TypeError(f"build() expects a SessionSet from Dataset.split, got {type(train)}")
+        self._ensure_core(train)
+        return self
+
+    def _set_groups(self, freeze, lr_groups) -> None:
+        """Change the ``freeze``/``lr_groups`` parameters, checked against the network when it
+        exists; on error nothing changes."""
+        freeze, lr_groups = parameter_groups.check_settings(freeze, lr_groups)
+        old = dict(self.params)
+        self.params["freeze"], self.params["lr_groups"] = freeze, lr_groups
+        if self._core is not None:
+            try:
+                parameter_groups.apply(self._core, self.params)
+            except ValueError:
+                self.params.update(old)
+                parameter_groups.apply(self._core, self.params)
+                raise
+
+    def freeze(self, *patterns: str) -> "NeuralRecommender":
+        """Freeze the parameters whose names match any of ``patterns`` (shell-style) from the
+        next training step on."""
+        self._set_groups(self.params["freeze"] + [p for p in patterns
+                                                  if p not in self.params["freeze"]],
+                         self.params["lr_groups"])
+        return self
+
+    def unfreeze(self, *patterns: str) -> "NeuralRecommender":
+        """Undo :meth:`freeze` for these patterns (each must be one that was frozen); with no
+        argument, unfreeze everything."""
+        frozen = self.params["freeze"]
+        unknown = [p for p in patterns if p not in frozen]
+        if unknown:
+            raise ValueError(f"{unknown} are not frozen patterns; the frozen ones are {frozen}")
+        keep = [p for p in frozen if patterns and p not in patterns]
+        self._set_groups(keep, self.params["lr_groups"])
+        return self
+
+    def set_learning_rate(self, pattern: str, lr: Optional[float]) -> "NeuralRecommender":
+        """Train the parameters matching ``pattern`` at ``lr`` (on the model's schedule) instead
+        of the model's ``lr``; None removes the group."""
+        groups = dict(self.params["lr_groups"])
+        groups.pop(pattern, None)
+        if lr is not None:
+            groups[pattern] = lr
+        self._set_groups(self.params["freeze"], groups)
+        return self
+
+    def parameter_table(self) -> pd.DataFrame:
+        """One row per parameter of the network: rows, cols, frozen, lr."""
+        self._require_core()
+        return parameter_groups.table(self._core, float(self.params["lr"]))
+
+    def copy_parameters_from(self, other: "NeuralRecommender",
+                             names: Optional[dict] = None) -> int:
+        """Copy weights by name from another neural model (a stage hand-over): ``names`` maps
+        ``other``'s parameter names to this model's; None copies every name the two share. Both
+        networks must exist (``fit``, ``load`` or :meth:`build`); shapes must agree. Returns how
+        many parameters moved."""
+        self._require_core()
+        if not isinstance(other, NeuralRecommender) or other.core is None:
+            raise ValueError("copy_parameters_from needs another neural model that was fitted, "
+                             "loaded or built")
+        return self._core.copy_parameters_from(other.core, names)
+
+    def export_parameters(self, path, pattern: str = "*") -> list[str]:
+        """Write the weights matching ``pattern`` to an HDF5 parameter file (layout in
+        :mod:`.parameter_groups`); returns their names."""
+        self._require_core()
+        return parameter_groups.export_parameters(self._core, path, pattern, self.name)
+
+    def import_parameters(self, path, names=None, strict: bool = True) -> list[str]:
+        """Set weights from a parameter file, by name (see
+        :func:`.parameter_groups.import_parameters` for ``names`` and ``strict``); returns the
+        names set."""
+        self._require_core()
+        return parameter_groups.import_parameters(self._core, path, names, strict)
+
+    def _require_core(self) -> None:
+        if self._core is None:
+            raise ValueError(f"{self.name} has no network yet: fit, load or build(train) it first")
 
     # ------------------------------------------------------------------------ training
     def start_training(self, train: SessionSet) -> TrainingRun:
@@ -347,6 +445,7 @@ class NeuralRecommender(Recommender):
             if not self._text_inputs:
                 raise KeyError("'text/' (the item tower's text inputs)")
         self._core = self._build_core(len(self.catalog))
+        parameter_groups.apply(self._core, self.params)
         params = {k[6:]: v for k, v in arrays.items() if k.startswith("param/")}
         expected = set(self._core.parameter_names())
         if set(params) != expected:
