@@ -3,9 +3,11 @@
 // post_ln = true follows RecBole's SASRec (LayerNorm on the embeddings and after each
 // residual); post_ln = false is the pre-LN block with a final LayerNorm.
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "sessrec/models/sequence_model.h"
+#include "sessrec/nn/transformer.h"
 
 namespace sessrec {
 
@@ -32,21 +34,15 @@ class SASRec : public SequenceModel {
   // Packs the batch's real positions: sequence b is rows offsets_[b] .. offsets_[b+1]-1.
   void pack(const SequenceBatch& batch);
 
-  struct Block {
-    nn::Parameter *W_qkv, *b_qkv, *W_o, *b_o, *ln1_g, *ln1_b, *W1, *b1, *W2, *b2, *ln2_g, *ln2_b;
-    // Activations of the last forward pass.
-    nn::FloatBuffer in, h1, qkv, att, a, ao, mask_a, r1, mean1, rstd1, x1, h2, mean2, rstd2,
-        f1, g, f2, mask_f, r2, out;
-  };
   SASRecConfig sasrec_;
-  nn::Parameter *pos_, *ln_g_, *ln_b_;  // embedding LN (post-LN) or final LN (pre-LN)
-  std::vector<Block> blocks_;
+  nn::Parameter *pos_, *ln_g_, *ln_b_;           // embedding LN (post-LN) or final LN (pre-LN)
+  std::unique_ptr<nn::TransformerStack> stack_;  // causal blocks, parameters "layers.<l>."
   std::vector<int64_t> offsets_, positions_;
   std::vector<int32_t> ids_;
+  const float* last_ = nullptr;  // the stack's output of the last forward
   nn::FloatBuffer x0_, e_, mean0_, rstd0_, mask0_, x_, final_, out_;
   // Backward workspaces, kept to avoid fresh pages every step.
-  nn::FloatBuffer dx_;
-  nn::FloatBuffer ws_[15];
+  nn::FloatBuffer dx_, dout_, de_, dx0_;
 };
 
 }  // namespace sessrec
