@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "sessrec/loss/candidate_softmax.h"
-#include "sessrec/loss/info_nce.h"
 #include "sessrec/loss/pointwise.h"
 #include "sessrec/loss/softmax_cross_entropy.h"
 #include "sessrec/nn/activation.h"
@@ -479,17 +478,8 @@ TEST(Gradients, CandidateSoftmaxSeparatePositives) {
                                                           cand, one, logq.data(), B, M, D, true);
   EXPECT_NEAR(shared, separate, 1e-12);
 }
-TEST(Gradients, InfoNCEBceMse) {
-  const int64_t B = 4, D = 3;
-  Vec a = random_vec(B * D, 36), p = random_vec(B * D, 37);
-  auto nce = [&] {
-    return loss::info_nce<double>(nullptr, nullptr, a.data(), p.data(), B, D, 0.2);
-  };
-  Vec da(a.size(), 0), dp(p.size(), 0);
-  loss::info_nce<double>(da.data(), dp.data(), a.data(), p.data(), B, D, 0.2);
-  expect_gradient(a, da, nce, "info_nce da");
-  expect_gradient(p, dp, nce, "info_nce dp");
-
+// InfoNCE and ArcCon: tests/cpp/test_contrastive.cc.
+TEST(Gradients, BceMse) {
   Vec x = random_vec(5, 38, 3.0), y = {0, 1, 1, 0, 0.3};
   auto bce = [&] { return loss::bce_with_logits<double>(nullptr, x.data(), y.data(), 5); };
   Vec dx(5, 0);
