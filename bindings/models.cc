@@ -2,54 +2,19 @@
 #include <pybind11/stl.h>
 
 #include "numpy_convert.h"
+#include "parameters.h"
 #include "sessrec/loss/candidate_softmax.h"
 #include "sessrec/models/blend.h"
 #include "sessrec/models/gru4rec.h"
 #include "sessrec/models/mean_pool.h"
 #include "sessrec/models/sasrec.h"
+#include "sessrec/models/text_encoder.h"
 #include "sessrec/nn/optimizer.h"
 #include "sessrec/nn/profile.h"
 
 namespace sessrec::bindings {
 
 namespace {
-
-using Floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-py::array_t<float> matrix_copy(const nn::FloatBuffer& v, int64_t rows, int64_t cols) {
-  py::array_t<float> a({rows, cols});
-  std::copy(v.begin(), v.end(), a.mutable_data());
-  return a;
-}
-
-py::dict collect(const nn::ParameterSet& params, nn::FloatBuffer nn::Parameter::*field) {
-  py::dict out;
-  for (const nn::Parameter* p : params.all())
-    out[py::str(p->name)] = matrix_copy(p->*field, p->rows, p->cols);
-  return out;
-}
-
-void assign(nn::ParameterSet& params, const py::dict& values, nn::FloatBuffer nn::Parameter::*field,
-            bool require_all) {
-  for (nn::Parameter* p : params.all()) {
-    if (!values.contains(p->name)) {
-      if (require_all) throw InputError("missing parameter '" + p->name + "'");
-      continue;
-    }
-    Floats a = values[py::str(p->name)].cast<Floats>();
-    if (a.size() != p->size() ||
-        (a.ndim() == 2 && (a.shape(0) != p->rows || a.shape(1) != p->cols)))
-      throw InputError("parameter '" + p->name + "' has shape (" + std::to_string(p->rows) + ", " +
-                       std::to_string(p->cols) + "); got an array of " + std::to_string(a.size()) +
-                       " values");
-    std::copy(a.data(), a.data() + a.size(), (p->*field).begin());
-  }
-  for (auto [key, value] : values) {
-    bool known = false;
-    for (nn::Parameter* p : params.all()) known |= p->name == std::string(py::str(key));
-    if (!known) throw InputError("unknown parameter '" + std::string(py::str(key)) + "'");
-  }
-}
 
 struct Units {
   std::vector<int64_t> begin, end;
@@ -200,77 +165,12 @@ void bind_models(py::module_& m) {
       },
       py::arg("store"), py::arg("max_len"), py::arg("prefix") = false);
 
-  py::class_<SequenceModel, SessionScorer, std::shared_ptr<SequenceModel>>(m, "SequenceModel")
-      .def_property_readonly("dim", [](const SequenceModel& s) { return s.config().dim; })
+  py::class_<SequenceModel, SessionScorer, std::shared_ptr<SequenceModel>> sequence_model(
+      m, "SequenceModel");
+  def_parameter_methods(sequence_model);
+  sequence_model.def_property_readonly("dim", [](const SequenceModel& s) { return s.config().dim; })
       .def_property_readonly("max_len", [](const SequenceModel& s) { return s.config().max_len; })
       .def_property("steps", &SequenceModel::steps, &SequenceModel::set_steps)
-      .def("parameter_names",
-           [](const SequenceModel& s) {
-             std::vector<std::string> names;
-             for (const auto* p : s.params().all()) names.push_back(p->name);
-             return names;
-           })
-      .def("get_parameters",
-           [](const SequenceModel& s) { return collect(s.params(), &nn::Parameter::value); })
-      .def(
-          "set_parameters",
-          [](SequenceModel& s, const py::dict& d, bool require_all) {
-            assign(s.params(), d, &nn::Parameter::value, require_all);
-            s.parameters_changed();
-          },
-          py::arg("values"), py::arg("require_all") = true)
-      .def("get_gradients",
-           [](const SequenceModel& s) { return collect(s.params(), &nn::Parameter::grad); })
-      .def("get_optimizer_state",
-           [](const SequenceModel& s) {
-             return py::make_tuple(collect(s.params(), &nn::Parameter::adam_m),
-                                   collect(s.params(), &nn::Parameter::adam_v));
-           })
-      .def("set_optimizer_state",
-           [](SequenceModel& s, const py::dict& m1, const py::dict& m2) {
-             assign(s.params(), m1, &nn::Parameter::adam_m, true);
-             assign(s.params(), m2, &nn::Parameter::adam_v, true);
-           })
-      .def("zero_grad", [](SequenceModel& s) { s.params().zero_grad(); })
-      .def("num_parameters", [](const SequenceModel& s) { return s.params().num_values(); })
-      .def(
-          "set_frozen",
-          [](SequenceModel& s, const std::string& pattern, bool frozen) {
-            return s.params().set_frozen(pattern, frozen);
-          },
-          py::arg("pattern"), py::arg("frozen") = true,
-          "Freeze (or unfreeze) every parameter whose name matches the shell-style pattern; "
-          "returns how many matched (none: ValueError listing the names).")
-      .def(
-          "set_lr_scale",
-          [](SequenceModel& s, const std::string& pattern, float scale) {
-            return s.params().set_lr_scale(pattern, scale);
-          },
-          py::arg("pattern"), py::arg("scale"),
-          "Learning rate of the matching parameters = the optimizer's rate times scale.")
-      .def("parameter_groups",
-           [](const SequenceModel& s) {
-             py::dict out;
-             for (const auto* p : s.params().all())
-               out[py::str(p->name)] = py::dict(py::arg("shape") = py::make_tuple(p->rows, p->cols),
-                                               py::arg("frozen") = p->frozen,
-                                               py::arg("lr_scale") = p->lr_scale);
-             return out;
-           })
-      .def(
-          "copy_parameters_from",
-          [](SequenceModel& s, const SequenceModel& source, const py::object& names) {
-            std::vector<std::pair<std::string, std::string>> pairs;
-            if (!names.is_none())
-              for (auto item : names.cast<py::dict>())
-                pairs.emplace_back(py::str(item.first), py::str(item.second));
-            const int64_t moved = nn::copy_values(s.params(), source.params(), pairs);
-            s.parameters_changed();
-            return moved;
-          },
-          py::arg("source"), py::arg("names") = py::none(),
-          "Copy parameter values by name from another network (names: {source name: this "
-          "network's name}; None: every name the two share). Returns how many moved.")
       .def("set_item_counts",
            [](SequenceModel& s, const Array<int64_t>& counts) {
              s.set_item_counts(to_vector(counts, "counts"));
@@ -420,6 +320,103 @@ void bind_models(py::module_& m) {
       .def(py::init<std::shared_ptr<const SequenceModel>, int>(), py::arg("model"),
            py::arg("which"),
            "Scores against one part of a sum/concat item tower: 0 = ID, 1 = text.");
+  py::class_<TextEncoder, std::shared_ptr<TextEncoder>> text_encoder(
+      m, "TextEncoder",
+      "A bidirectional transformer over token lists (cpp/sessrec/models/text_encoder.h).");
+  def_parameter_methods(text_encoder);
+  text_encoder
+      .def(py::init([](int64_t vocab_size, int64_t dim, int64_t layers, int64_t heads,
+                       int64_t ffn_dim, int64_t max_tokens, bool post_ln, bool gelu, float dropout,
+                       float ln_eps, const std::string& positions, const std::string& pooling,
+                       int64_t pool_layer, bool normalize, uint64_t seed) {
+             TextEncoderConfig c;
+             c.vocab_size = vocab_size;
+             c.max_tokens = max_tokens;
+             c.blocks = nn::TransformerConfig{layers, dim,   heads,   ffn_dim, post_ln,
+                                              gelu,   false, dropout, ln_eps};
+             c.positions = positions;
+             c.pooling = pooling;
+             c.pool_layer = pool_layer;
+             c.normalize = normalize;
+             c.seed = seed;
+             return std::make_shared<TextEncoder>(c);
+           }),
+           py::kw_only(), py::arg("vocab_size"), py::arg("dim"), py::arg("layers"),
+           py::arg("heads"), py::arg("ffn_dim"), py::arg("max_tokens"), py::arg("post_ln"),
+           py::arg("gelu"), py::arg("dropout"), py::arg("ln_eps"), py::arg("positions"),
+           py::arg("pooling"), py::arg("pool_layer"), py::arg("normalize"), py::arg("seed"))
+      .def_property_readonly("dim", [](const TextEncoder& e) { return e.config().blocks.dim; })
+      .def_property_readonly("vocab_size",
+                             [](const TextEncoder& e) { return e.config().vocab_size; })
+      .def_property_readonly("max_tokens",
+                             [](const TextEncoder& e) { return e.config().max_tokens; })
+      .def(
+          "forward",
+          [](TextEncoder& e, const Array<int64_t>& offsets, const Array<int32_t>& ids,
+             bool training, uint64_t step) {
+            const int64_t B = offsets.size() - 1;
+            if (offsets.ndim() != 1 || B < 1)
+              throw InputError("TextEncoder.forward: offsets must be 1-D with B + 1 entries");
+            if (offsets.at(0) != 0 || offsets.at(B) != ids.size())
+              throw InputError(
+                  "TextEncoder.forward: offsets must start at 0 and end at len(ids) = " +
+                  std::to_string(ids.size()));
+            py::array_t<float> out({B, e.config().blocks.dim});
+            {
+              py::gil_scoped_release release;
+              e.forward(offsets.data(), ids.data(), B, training, step, out.mutable_data());
+            }
+            return out;
+          },
+          py::arg("offsets"), py::arg("ids"), py::arg("training") = false, py::arg("step") = 0,
+          "[B, dim] vectors of the B token lists ids[offsets[b]:offsets[b+1]].")
+      .def(
+          "backward",
+          [](TextEncoder& e, const Floats& dout, const py::object& dtokens) {
+            const int64_t D = e.config().blocks.dim, N = e.num_tokens();
+            const int64_t B = static_cast<int64_t>(e.token_offsets().size()) - 1;
+            if (dout.ndim() != 2 || dout.shape(0) != B || dout.shape(1) != D)
+              throw InputError("TextEncoder.backward: dout must be [" + std::to_string(B) + ", " +
+                               std::to_string(D) + "], the shape of the last forward's output");
+            Floats dt;
+            if (!dtokens.is_none()) {
+              dt = dtokens.cast<Floats>();
+              if (dt.ndim() != 2 || dt.shape(0) != N || dt.shape(1) != D)
+                throw InputError("TextEncoder.backward: dtokens must be [num_tokens, dim]");
+            }
+            py::gil_scoped_release release;
+            e.backward(dout.data(), dtokens.is_none() ? nullptr : dt.data());
+          },
+          py::arg("dout"), py::arg("dtokens") = py::none())
+      .def("token_outputs",
+           [](const TextEncoder& e) {
+             const int64_t N = e.num_tokens(), D = e.config().blocks.dim;
+             py::array_t<float> out({N, D});
+             if (N > 0) std::copy_n(e.token_outputs(), N * D, out.mutable_data());
+             return out;
+           })
+      .def("token_offsets",
+           [](const TextEncoder& e) { return to_numpy(std::vector<int64_t>(e.token_offsets())); })
+      .def("token_ids",
+           [](const TextEncoder& e) { return to_numpy(std::vector<int32_t>(e.token_ids())); })
+      .def(
+          "apply_gradients",
+          [](TextEncoder& e, nn::Adam& optimizer) {
+            py::gil_scoped_release release;
+            const float norm = optimizer.step(e.params());
+            e.params().zero_grad();
+            return norm;
+          },
+          py::arg("optimizer"),
+          "One optimizer step on the accumulated gradients, then zeroes them.")
+      .def(
+          "ema_from",
+          [](TextEncoder& e, const TextEncoder& source, float momentum) {
+            py::gil_scoped_release release;
+            nn::ema_update(e.params(), source.params(), momentum);
+          },
+          py::arg("source"), py::arg("momentum"),
+          "A momentum (EMA) step: value <- momentum * value + (1 - momentum) * source's value.");
 }
 
 }  // namespace sessrec::bindings
