@@ -39,6 +39,7 @@ void bind_retrieval(py::module_& m);
 void bind_io(py::module_& m);
 void bind_models(py::module_& m);
 void bind_text(py::module_& m);
+void bind_loss(py::module_& m);
 }  // namespace sessrec::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -69,4 +70,5 @@ PYBIND11_MODULE(_core, m) {
   sessrec::bindings::bind_io(m);
   sessrec::bindings::bind_models(m);
   sessrec::bindings::bind_text(m);
+  sessrec::bindings::bind_loss(m);
 }

@@ -63,6 +63,7 @@ class ContrastiveObjective : public PairObjective {
   std::string name() const override { return config_.kind; }
 
   const ContrastiveConfig& config() const { return config_; }
+  int64_t dim() const { return dim_; }
   // The queues of negatives in the anchors' / the positives' space; nullptr when the variant
   // never reads that space's queue or queue_capacity is 0. a -> p reads the positives' queue
   // (the anchors' when same_space); symmetric also p -> a, which reads the other one.
