@@ -328,7 +328,7 @@ void bind_models(py::module_& m) {
       .def(py::init([](int64_t vocab_size, int64_t dim, int64_t layers, int64_t heads,
                        int64_t ffn_dim, int64_t max_tokens, bool post_ln, bool gelu, float dropout,
                        float ln_eps, const std::string& positions, const std::string& pooling,
-                       int64_t pool_layer, bool normalize, uint64_t seed) {
+                       int64_t pool_layer, bool normalize, bool mlm_head, uint64_t seed) {
              TextEncoderConfig c;
              c.vocab_size = vocab_size;
              c.max_tokens = max_tokens;
@@ -338,13 +338,15 @@ void bind_models(py::module_& m) {
              c.pooling = pooling;
              c.pool_layer = pool_layer;
              c.normalize = normalize;
+             c.mlm_head = mlm_head;
              c.seed = seed;
              return std::make_shared<TextEncoder>(c);
            }),
            py::kw_only(), py::arg("vocab_size"), py::arg("dim"), py::arg("layers"),
            py::arg("heads"), py::arg("ffn_dim"), py::arg("max_tokens"), py::arg("post_ln"),
            py::arg("gelu"), py::arg("dropout"), py::arg("ln_eps"), py::arg("positions"),
-           py::arg("pooling"), py::arg("pool_layer"), py::arg("normalize"), py::arg("seed"))
+           py::arg("pooling"), py::arg("pool_layer"), py::arg("normalize"), py::arg("mlm_head"),
+           py::arg("seed"))
       .def_property_readonly("dim", [](const TextEncoder& e) { return e.config().blocks.dim; })
       .def_property_readonly("vocab_size",
                              [](const TextEncoder& e) { return e.config().vocab_size; })
@@ -388,6 +390,27 @@ void bind_models(py::module_& m) {
             e.backward(dout.data(), dtokens.is_none() ? nullptr : dt.data());
           },
           py::arg("dout"), py::arg("dtokens") = py::none())
+      .def_property_readonly("has_mlm_head", &TextEncoder::has_mlm_head)
+      .def(
+          "masked_token_loss",
+          [](TextEncoder& e, const Array<int64_t>& rows, const Array<int32_t>& labels,
+             bool backward) -> py::object {
+            if (rows.size() != labels.size())
+              throw InputError("masked_token_loss: rows and labels differ in length");
+            const int64_t N = e.num_tokens(), D = e.config().blocks.dim;
+            py::array_t<float> dtokens({N, D});
+            float loss;
+            {
+              py::gil_scoped_release release;
+              loss = e.masked_token_loss(rows.data(), labels.data(), rows.size(),
+                                         backward ? dtokens.mutable_data() : nullptr);
+            }
+            if (!backward) return py::float_(loss);
+            return py::make_tuple(loss, dtokens);
+          },
+          py::arg("rows"), py::arg("labels"), py::arg("backward") = true,
+          "Masked-token loss on the last forward's token outputs: (loss, dtokens) for backward, "
+          "or the loss alone.")
       .def("token_outputs",
            [](const TextEncoder& e) {
              const int64_t N = e.num_tokens(), D = e.config().blocks.dim;

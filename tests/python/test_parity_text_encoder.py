@@ -144,3 +144,60 @@ def test_import_refuses_a_mismatched_torch_file(tmp_path):
         parameter_groups.import_parameters(deeper, path, torch_transformer_names(LAYERS + 1), True)
     with pytest.raises(TypeError, match="unknown text encoder options"):
         make_text_encoder(VOCAB, hidden=8)
+
+
+def test_masked_token_loss_matches_torch(tmp_path):
+    """Masked-token prediction: the masked lists through the encoder, the head (transform, GELU,
+    LayerNorm, decoder tied to the token embedding, output bias) and cross-entropy at the
+    selected rows; same loss and every gradient, the tied embedding's included."""
+    from sessrec import _core
+
+    torch.manual_seed(1)
+    eps = 1e-5
+    reference = TorchTextEncoder(True, "learned", "mean", False, eps)
+    transform, ln = nn.Linear(DIM, DIM), nn.LayerNorm(DIM, eps=eps)
+    decoder_bias = nn.Parameter(0.1 * torch.randn(VOCAB))
+    reference.train()
+    path = tmp_path / "torch.h5"
+    export(reference, path)
+    with h5py.File(path, "a") as f:
+        f["mlm.transform.weight"] = transform.weight.detach().numpy()
+        f["mlm.transform.bias"] = transform.bias.detach().numpy()
+        f["mlm.ln.weight"] = ln.weight.detach().numpy()
+        f["mlm.ln.bias"] = ln.bias.detach().numpy()
+        f["mlm.decoder.bias"] = decoder_bias.detach().numpy()
+    ours = make_text_encoder(VOCAB, dim=DIM, heads=HEADS, ffn_dim=FFN, layers=LAYERS,
+                             max_tokens=MAX_TOKENS, pooling="mean", ln_eps=eps, dropout=0.0,
+                             mlm_head=True)
+    names = torch_transformer_names(LAYERS)
+    names.update({n: n for n in ("mlm.transform.weight", "mlm.transform.bias", "mlm.ln.weight",
+                                 "mlm.ln.bias", "mlm.decoder.bias")})
+    parameter_groups.import_parameters(ours, path, names, strict=True)
+
+    rng = np.random.default_rng(2)
+    offsets, ids, lengths = token_lists(rng, B=6)
+    masked = _core.mask_tokens(offsets=offsets, ids=ids, vocab_size=VOCAB, mask_id=VOCAB - 1,
+                               rate=0.4, max_tokens=MAX_TOKENS, seed=3)
+    assert len(masked["rows"]) > 0
+    ours.zero_grad()
+    ours.forward(masked["offsets"], masked["ids"], training=True)
+    loss, dtokens = ours.masked_token_loss(masked["rows"], masked["labels"])
+    ours.backward(np.zeros((len(lengths), DIM), np.float32), dtokens)
+    grads = ours.get_gradients()
+
+    ids_t, valid = padded(masked["offsets"], masked["ids"], lengths)
+    _, z = reference(ids_t, valid)
+    tokens = z[valid]
+    h = ln(torch.nn.functional.gelu(transform(tokens[torch.tensor(masked["rows"])])))
+    logits = h @ reference.token_embedding.weight.T + decoder_bias
+    ref_loss = torch.nn.functional.cross_entropy(logits, torch.tensor(masked["labels"]).long())
+    ref_loss.backward()
+    assert abs(loss - ref_loss.item()) <= 1e-5 * max(1.0, abs(loss))
+    theirs = dict(reference.named_parameters())
+    theirs.update({"mlm.transform.weight": transform.weight, "mlm.transform.bias": transform.bias,
+                   "mlm.ln.weight": ln.weight, "mlm.ln.bias": ln.bias,
+                   "mlm.decoder.bias": decoder_bias})
+    for torch_name, our_name in names.items():
+        g = theirs[torch_name].grad.detach().numpy().reshape(grads[our_name].shape)
+        scale = max(1.0, float(np.abs(g).max()))
+        assert np.abs(grads[our_name] - g).max() <= 2e-4 * scale, our_name

@@ -44,6 +44,16 @@ TextEncoder::TextEncoder(TextEncoderConfig config) : config_(std::move(config)) 
   if (pos_ != nullptr) nn::init_normal(*pos_, 0.02f, rng);
   nn::init_constant(*ln_g_, 1.0f);
   stack_ = std::make_unique<nn::TransformerStack>(config_.blocks, params_, "layers.", rng);
+  if (config_.mlm_head)
+    mlm_ = std::make_unique<MaskedTokenHead>(D, config_.vocab_size, config_.blocks.ln_eps, params_,
+                                             rng);
+}
+
+float TextEncoder::masked_token_loss(const int64_t* rows, const int32_t* labels, int64_t M,
+                                     float* dtokens) {
+  if (!mlm_) throw InputError("text encoder: built without a masked-token head (mlm_head)");
+  if (num_tokens() == 0) throw InputError("text encoder: masked_token_loss before forward");
+  return mlm_->forward_backward(z_, num_tokens(), rows, labels, M, *tok_, dtokens);
 }
 
 bool TextEncoder::pools_last() const {

@@ -15,13 +15,15 @@
 // Parameters (the layout of parameter files, see sessrec.models.parameter_groups):
 //   token_embedding [vocab_size, dim], position_embedding [max_tokens, dim] (learned only),
 //   embedding_ln.weight/.bias [1, dim] (post-LN) or final_ln.weight/.bias (pre-LN),
-//   layers.<l>.* as in nn/transformer.h.
+//   layers.<l>.* as in nn/transformer.h, and mlm.* with a masked-token head
+//   (models/masked_token_head.h).
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "sessrec/models/masked_token_head.h"
 #include "sessrec/nn/parameter.h"
 #include "sessrec/nn/transformer.h"
 
@@ -35,6 +37,7 @@ struct TextEncoderConfig {
   std::string pooling = "cls";        // cls | mean
   int64_t pool_layer = -1;            // -1: the last block; l: block l (0-based)
   bool normalize = false;             // L2-normalise the output
+  bool mlm_head = false;              // add a masked-token prediction head (mlm.* parameters)
   uint64_t seed = 0;
 
   void validate() const;
@@ -61,6 +64,13 @@ class TextEncoder {
   // The packed token IDs of the last forward (truncated lists).
   const std::vector<int32_t>& token_ids() const { return ids_; }
 
+  // Masked-token prediction on the last forward's token outputs (the head must exist): rows [M]
+  // of token_outputs() and their original IDs. Returns the loss; with dtokens (nullable) writes
+  // d loss / d token outputs [num_tokens(), dim] for backward and accumulates the head's and the
+  // tied embedding's gradients.
+  float masked_token_loss(const int64_t* rows, const int32_t* labels, int64_t M, float* dtokens);
+  bool has_mlm_head() const { return mlm_ != nullptr; }
+
   nn::ParameterSet& params() { return params_; }
   const nn::ParameterSet& params() const { return params_; }
   const TextEncoderConfig& config() const { return config_; }
@@ -74,6 +84,7 @@ class TextEncoder {
   nn::Parameter *tok_ = nullptr, *pos_ = nullptr, *ln_g_ = nullptr, *ln_b_ = nullptr;
   nn::FloatBuffer sinusoids_;
   std::unique_ptr<nn::TransformerStack> stack_;
+  std::unique_ptr<MaskedTokenHead> mlm_;
   // The last forward.
   int64_t B_ = 0;
   std::vector<int64_t> offsets_;

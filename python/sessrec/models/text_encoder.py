@@ -22,7 +22,8 @@ from .. import _core
 
 DEFAULTS = dict(
     dim=64, layers=2, heads=2, ffn_dim=256, max_tokens=64, post_ln=True, gelu=True, dropout=0.1,
-    ln_eps=1e-12, positions="learned", pooling="cls", pool_layer=-1, normalize=False, seed=0,
+    ln_eps=1e-12, positions="learned", pooling="cls", pool_layer=-1, normalize=False,
+    mlm_head=False, seed=0,
 )
 # BERT-mini (Turc et al., 2019): 4 layers, hidden 256, 4 heads, FFN 1024; 64 tokens per item.
 BERT_MINI = dict(dim=256, layers=4, heads=4, ffn_dim=1024, max_tokens=64)
