@@ -29,6 +29,15 @@ int64_t rows_of(const Floats& x, const char* name, int64_t D) {
   return x.shape(0);
 }
 
+// Rows B of anchors a and positives p [B, D], weights [B] or None.
+int64_t check_pairs(const Floats& a, const Floats& p, const OptionalFloats& weights, int64_t D) {
+  const int64_t B = rows_of(a, "a", D);
+  if (rows_of(p, "p", D) != B) throw InputError("p must have as many rows as a");
+  if (weights && (weights->ndim() != 1 || weights->shape(0) != B))
+    throw InputError("weights must be a 1-D array of one weight per row of a");
+  return B;
+}
+
 py::array_t<float> zeros(int64_t rows, int64_t cols) {
   py::array_t<float> out({rows, cols});
   std::fill_n(out.mutable_data(), rows * cols, 0.0f);
@@ -39,10 +48,8 @@ py::array_t<float> zeros(int64_t rows, int64_t cols) {
 py::tuple pair_loss(const Floats& a, const Floats& p, const OptionalFloats& weights,
                     const OptionalFloats& anchor_queue, const OptionalFloats& positive_queue,
                     float scale, float margin, bool symmetric, bool same_space) {
-  const int64_t B = rows_of(a, "a", -1), D = a.shape(1);
-  if (rows_of(p, "p", D) != B) throw InputError("p must have as many rows as a");
-  if (weights && (weights->ndim() != 1 || weights->shape(0) != B))
-    throw InputError("weights must be a 1-D array of one weight per row of a");
+  const int64_t D = a.ndim() == 2 ? a.shape(1) : -1;
+  const int64_t B = check_pairs(a, p, weights, D);
   loss::QueueNegatives<float> queues;
   if (anchor_queue) {
     queues.anchor_rows = rows_of(*anchor_queue, "anchor_queue", D);
@@ -179,11 +186,7 @@ void bind_loss(py::module_& m) {
           "forward_backward",
           [](loss::ContrastiveObjective& o, const Floats& a, const Floats& p,
              const OptionalFloats& weights) {
-            const int64_t B = rows_of(a, "a", o.dim());
-            const int64_t D = a.shape(1);
-            if (rows_of(p, "p", D) != B) throw InputError("p must have as many rows as a");
-            if (weights && (weights->ndim() != 1 || weights->shape(0) != B))
-              throw InputError("weights must be a 1-D array of one weight per row of a");
+            const int64_t D = o.dim(), B = check_pairs(a, p, weights, D);
             py::array_t<float> da = zeros(B, D), dp = zeros(B, D);
             float* out[] = {da.mutable_data(), dp.mutable_data()};
             const float* w = weights ? weights->data() : nullptr;
