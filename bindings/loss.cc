@@ -170,6 +170,8 @@ void bind_loss(py::module_& m) {
            }),
            "Options as keywords (kind, temperature, scale, margin, symmetric, same_space, "
            "queue_capacity); the others keep the C++ defaults.")
+      .def("validate", &loss::ContrastiveConfig::validate,
+           "ValueError naming the first option out of range.")
       .def_readwrite("kind", &loss::ContrastiveConfig::kind)
       .def_readwrite("temperature", &loss::ContrastiveConfig::temperature)
       .def_readwrite("scale", &loss::ContrastiveConfig::scale)

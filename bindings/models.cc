@@ -8,6 +8,7 @@
 #include "sessrec/models/gru4rec.h"
 #include "sessrec/models/mean_pool.h"
 #include "sessrec/models/sasrec.h"
+#include "sessrec/models/text_contrastive.h"
 #include "sessrec/models/text_encoder.h"
 #include "sessrec/nn/optimizer.h"
 #include "sessrec/nn/profile.h"
@@ -440,6 +441,68 @@ void bind_models(py::module_& m) {
           },
           py::arg("source"), py::arg("momentum"),
           "A momentum (EMA) step: value <- momentum * value + (1 - momentum) * source's value.");
+  py::class_<TextContrastiveModel, SessionScorer, std::shared_ptr<TextContrastiveModel>>(
+      m, "TextContrastiveModel",
+      "A text encoder trained on (session text, next item text) pairs with a contrastive "
+      "objective (cpp/sessrec/models/text_contrastive.h).")
+      .def(py::init([](std::shared_ptr<TextEncoder> encoder,
+                       const loss::ContrastiveConfig& objective, float momentum, int32_t cls_id,
+                       int32_t sep_id, const Array<int64_t>& item_offsets,
+                       const Array<int32_t>& item_ids) {
+             TextContrastiveConfig c;
+             c.objective = objective;
+             c.momentum = momentum;
+             c.cls_id = cls_id;
+             c.sep_id = sep_id;
+             return std::make_shared<TextContrastiveModel>(std::move(encoder), c,
+                                                           to_vector(item_offsets, "item_offsets"),
+                                                           to_vector(item_ids, "item_ids"));
+           }),
+           py::kw_only(), py::arg("encoder"), py::arg("objective"), py::arg("momentum"),
+           py::arg("cls_id"), py::arg("sep_id"), py::arg("item_offsets"), py::arg("item_ids"))
+      .def_property("steps", &TextContrastiveModel::steps, &TextContrastiveModel::set_steps)
+      .def_property_readonly("encoder", &TextContrastiveModel::encoder)
+      .def_property_readonly("momentum_encoder", &TextContrastiveModel::momentum_encoder)
+      .def_property_readonly("objective", &TextContrastiveModel::objective,
+                             py::return_value_policy::reference_internal)
+      .def("parameters_changed", &TextContrastiveModel::parameters_changed)
+      .def(
+          "train_step",
+          [](TextContrastiveModel& s, const SessionStore& store, const Array<int64_t>& begin,
+             const Array<int64_t>& end, nn::Adam& optimizer) {
+            Units u = to_units(begin, end);
+            TextContrastiveModel::Step r;
+            {
+              py::gil_scoped_release release;
+              r = s.train_step(store, u.begin.data(), u.end.data(), u.begin.size(), optimizer);
+            }
+            return py::make_tuple(r.loss, r.pairs, r.gradient_norm);
+          },
+          py::arg("store"), py::arg("begin"), py::arg("end"), py::arg("optimizer"),
+          "One contrastive step on the units [begin, end): (loss, pairs, gradient norm).")
+      .def(
+          "encode_sessions",
+          [](const TextContrastiveModel& s, const Array<int32_t>& items,
+             const Array<int64_t>& begin, const Array<int64_t>& end) {
+            Units u = to_units(begin, end);
+            const int64_t B = u.begin.size();
+            py::array_t<float> out({B, s.config().encoder.blocks.dim});
+            HistoryBatch h{items.data(), u.begin.data(), u.end.data(), B};
+            py::gil_scoped_release release;
+            s.encode_sessions(h, out.mutable_data());
+            return out;
+          },
+          py::arg("items"), py::arg("begin"), py::arg("end"))
+      .def(
+          "encode_items",
+          [](const TextContrastiveModel& s, const Array<int32_t>& indices) {
+            const int64_t B = indices.size();
+            py::array_t<float> out({B, s.config().encoder.blocks.dim});
+            py::gil_scoped_release release;
+            s.encode_items(indices.data(), B, out.mutable_data());
+            return out;
+          },
+          py::arg("indices"));
 }
 
 }  // namespace sessrec::bindings

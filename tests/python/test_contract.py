@@ -172,3 +172,9 @@ class TestAlterRec(RecommenderContractMixin):
     make = staticmethod(lambda: sr.models.AlterRec(dim=16, layers=1, heads=2, ffn_dim=32,
                                                    max_len=20, text_dim=16, m_random=1, m_gap=1,
                                                    m_max=4, k1=5, k2=60, p=2, alpha=0.5))
+
+
+class TestTextContrastive(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.TextContrastive(
+        vocab_size=300, dim=16, layers=1, heads=2, ffn_dim=32, max_tokens=32, epochs=1,
+        queue_capacity=32, momentum=0.9))

@@ -7,6 +7,7 @@ from .neural import NeuralRecommender
 from .sequence_models import GRU4Rec, MeanPool, NFRec, SASRec, TextOnly
 from .popularity import POP
 from .session_knn import SessionKNN
+from .text_contrastive import TextContrastive
 
 VSKNN = SessionKNN
 
@@ -24,5 +25,6 @@ __all__ = [
     "TextOnly",
     "NFRec",
     "AlterRec",
+    "TextContrastive",
     "ScorerView",
 ]
