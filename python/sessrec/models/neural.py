@@ -28,12 +28,11 @@ from .. import _core
 from ..dataset import SessionSet
 from . import item_text, parameter_groups
 from .base import Recommender
-from .training import TrainingRun, make_optimizer
-from .training_log import BestEpoch, decode_training_log, encode_training_log
+from .training import (METRIC_NAMES, TrainingRun, begin_fit, check_metric, fit_epochs,
+                       make_optimizer, metric_column, validation_score)
+from .training_log import BestEpoch, decode_training_log, encode_training_log, weight_arrays
 
-
-METRIC_NAMES = {"hits": "Hits", "ndcg": "NDCG", "mrr": "MRR", "precision": "Precision",
-                "recall": "Recall"}
+__all__ = ["METRIC_NAMES", "NeuralRecommender"]
 
 
 class NeuralRecommender(Recommender):
@@ -132,9 +131,7 @@ class NeuralRecommender(Recommender):
             raise ValueError(f"training must be 'causal' or 'prefix', got {training!r}")
         if epochs < 0 or batch_size < 1 or patience < 0:
             raise ValueError("epochs and patience must be >= 0 and batch_size >= 1")
-        name, _, k = metric.partition("@")
-        if name.lower() not in METRIC_NAMES or not k.isdigit():
-            raise ValueError(f"metric must look like 'NDCG@20', got {metric!r}")
+        check_metric(metric)
         self._core = None
         self._optimizer = None
         self._counts = None
@@ -290,11 +287,8 @@ class NeuralRecommender(Recommender):
         """Check the training part, build the core (on the first call) and the optimizer (when
         there is none); the run whose :meth:`~.training.TrainingRun.run_epoch` trains one epoch
         on ``train``."""
-        if not isinstance(train, SessionSet):
-            raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
+        begin_fit(train, self.params)
         p = self.params
-        if p["threads"]:
-            _core.set_num_threads(int(p["threads"]))
         self._ensure_core(train)
         begin, end = _core.make_training_windows(
             train.sessions, p["max_len"], p["training"] == "prefix"
@@ -334,51 +328,19 @@ class NeuralRecommender(Recommender):
         A NaN or infinite loss or weight raises :class:`~.training_log.TrainingDiverged` (a
         FloatingPointError) naming the epoch and step; the model keeps the weights and
         optimizer state from the start of that epoch."""
-        p = self.params
         run = self.start_training(train)
-        history = [] if self.history_ is None else self.history_.to_dict("records")
-        best = self._begin_early_stopping(valid is not None)
-        n_epochs = p["epochs"] if epochs is None else epochs
-        for _ in range(n_epochs):
-            row = run.run_epoch(progress)
-            stop = False
-            if valid is not None:
-                row[f"valid_{self.metric_column}"] = score = self.validation_score(valid)
-                stop = best.update(score, self._core.get_parameters, self.epochs_done)
-            history.append(row)
-            self.history_ = pd.DataFrame(history)
-            if checkpoint is not None:
-                self.save(checkpoint)
-            if stop:
-                break
-        self._end_early_stopping()
+        n_epochs = self.params["epochs"] if epochs is None else epochs
+        fit_epochs(self, valid, n_epochs, checkpoint, lambda: run.run_epoch(progress),
+                   self._core.get_parameters, self._core.set_parameters)
         return self
-
-    def _begin_early_stopping(self, validating: bool) -> BestEpoch:
-        """The early-stopping state to continue (a fresh one without validation), with the core
-        back on the last epoch's weights for training."""
-        patience = self.params["patience"]
-        best = self.early_stopping_ or BestEpoch(patience)
-        best.resume_training(self._core.get_parameters, self._core.set_parameters)
-        self.early_stopping_ = best if validating else BestEpoch(patience)
-        return self.early_stopping_
-
-    def _end_early_stopping(self) -> None:
-        self.early_stopping_.finish_training(self._core.get_parameters,
-                                             self._core.set_parameters, self.epochs_done)
 
     @property
     def metric_column(self) -> str:
-        name, _, k = self.params["metric"].partition("@")
-        return f"{METRIC_NAMES[name.lower()]}@{k}"
+        return metric_column(self.params["metric"])
 
     def validation_score(self, valid: SessionSet, model: Optional[Recommender] = None) -> float:
         """The early-stopping metric of ``model`` (default: this one) on ``valid``."""
-        from ..evaluation import evaluate
-
-        k = int(self.params["metric"].partition("@")[2])
-        table = evaluate(model or self, valid, k=(k,), progress=False)
-        return float(table.loc[("overall", "all"), self.metric_column])
+        return validation_score(model or self, valid, self.params["metric"])
 
     def part(self, which: str) -> "Recommender":
         """A fused (items="sum" or "concat") model's score decomposed: "id" ranks by the session
@@ -420,11 +382,7 @@ class NeuralRecommender(Recommender):
         resume/param/: the last epoch's, when they differ; adam_m/, adam_v/, counters: the
         optimizer after the last epoch; training_log: history_ and the early-stopping state;
         item_counts: the training counts; text/: the item tower's text inputs."""
-        best = self.early_stopping_ or BestEpoch(None)
-        scoring, resume = best.scoring_and_resume(self._core.get_parameters, self.epochs_done)
-        arrays = {f"param/{k}": v for k, v in scoring.items()}
-        if resume is not None:
-            arrays.update({f"resume/param/{k}": v for k, v in resume.items()})
+        arrays = weight_arrays(self.early_stopping_, self._core.get_parameters, self.epochs_done)
         arrays["training_log"] = encode_training_log(self.history_, self.early_stopping_)
         m1, m2 = self._core.get_optimizer_state()
         arrays.update({f"adam_m/{k}": v for k, v in m1.items()})

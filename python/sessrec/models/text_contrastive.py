@@ -28,9 +28,10 @@ from .. import _core
 from ..dataset import SessionSet
 from ..text import Tokenizer
 from .base import Recommender
-from .neural import METRIC_NAMES
 from .text_encoder import DEFAULTS as ENCODER_DEFAULTS, make_text_encoder
-from .training_log import BestEpoch, TrainingDiverged, decode_training_log, encode_training_log
+from .training import begin_fit, check_metric, fit_epochs, metric_column, validation_score
+from .training_log import (BestEpoch, TrainingDiverged, decode_training_log, encode_training_log,
+                           weight_arrays)
 
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[MASK]")
 # The objective's defaults live in the C++ configuration (cpp/sessrec/loss/contrastive_objective.h).
@@ -92,9 +93,7 @@ class TextContrastive(Recommender):
         params.update({k: encoder.get(k, defaults[k]) for k in ENCODER_OPTIONS})
         if epochs < 0 or batch_size < 2 or patience < 0 or max_len < 1:
             raise ValueError("need epochs >= 0, batch_size >= 2, patience >= 0, max_len >= 1")
-        name, _, k = metric.partition("@")
-        if name.lower() not in METRIC_NAMES or not k.isdigit():
-            raise ValueError(f"metric must look like 'NDCG@20', got {metric!r}")
+        check_metric(metric)
         super().__init__(**params)
         self._config()  # checks the objective's settings now, not at fit
         self._core = None
@@ -166,14 +165,10 @@ class TextContrastive(Recommender):
         """Train for ``epochs`` more epochs (default: the constructor's), continuing from the
         last one as :meth:`sessrec.models.SASRec.fit` does: with ``valid``, early stopping on
         ``metric`` and the best epoch's weights kept; ``checkpoint`` written after every epoch;
-        a NaN or infinite loss raises :class:`TrainingDiverged`."""
-        from tqdm.auto import tqdm
-
-        if not isinstance(train, SessionSet):
-            raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
+        a NaN or infinite loss raises :class:`TrainingDiverged` and the model keeps its state
+        from the start of that epoch."""
+        begin_fit(train, self.params)
         p = self.params
-        if p["threads"]:
-            _core.set_num_threads(int(p["threads"]))
         self._ensure_core(train)
         begin, end = _core.make_training_windows(train.sessions, p["max_len"] + 1, True)
         if len(begin) == 0:
@@ -181,59 +176,53 @@ class TextContrastive(Recommender):
         if self._optimizer is None:
             self._optimizer = _core.Adam(lr=p["lr"], weight_decay=p["weight_decay"])
             self._optimizer.steps_taken = self._adam_steps_to_restore
-        history = [] if self.history_ is None else self.history_.to_dict("records")
-        best = self.early_stopping_ or BestEpoch(p["patience"])
-        best.resume_training(self._get_weights, self._set_weights)
-        self.early_stopping_ = best if valid is not None else BestEpoch(p["patience"])
-        batch = p["batch_size"]
-        for _ in range(p["epochs"] if epochs is None else epochs):
-            epoch = self.epochs_done
-            order = np.random.default_rng([p["seed"], epoch]).permutation(len(begin))
-            start, total, pairs = time.perf_counter(), 0.0, 0
-            bar = tqdm(range(0, len(order), batch), desc=f"{self.name} epoch {epoch + 1}",
-                       disable=not progress, leave=False)
-            for first in bar:
-                idx = order[first:first + batch]
-                loss, n, _ = self._core.train_step(train.sessions, begin[idx], end[idx],
-                                                   self._optimizer)
-                if not np.isfinite(loss):
-                    raise TrainingDiverged(f"{self.name}: loss {loss} at epoch {epoch + 1}, "
-                                           f"step {first // batch + 1}")
-                total += loss * n
-                pairs += n
-                bar.set_postfix(loss=f"{total / max(pairs, 1):.4f}")
-            seconds = time.perf_counter() - start
-            self.epochs_done += 1
-            row = dict(epoch=self.epochs_done, loss=total / max(pairs, 1), seconds=seconds,
-                       pairs_per_s=pairs / max(seconds, 1e-9))
-            stop = False
-            if valid is not None:
-                row[f"valid_{self.metric_column}"] = score = self.validation_score(valid)
-                stop = self.early_stopping_.update(score, self._get_weights, self.epochs_done)
-            history.append(row)
-            self.history_ = pd.DataFrame(history)
-            if checkpoint is not None:
-                self.save(checkpoint)
-            if stop:
-                break
-        self.early_stopping_.finish_training(self._get_weights, self._set_weights,
-                                             self.epochs_done)
+        fit_epochs(self, valid, p["epochs"] if epochs is None else epochs, checkpoint,
+                   lambda: self._run_epoch(train, begin, end, progress), self._get_weights,
+                   self._set_weights)
         return self
+
+    def _run_epoch(self, train: SessionSet, begin, end, progress: bool) -> dict:
+        from tqdm.auto import tqdm
+
+        p = self.params
+        epoch, batch = self.epochs_done, p["batch_size"]
+        order = np.random.default_rng([p["seed"], epoch]).permutation(len(begin))
+        restore_point = self._training_state()
+        start, total, pairs = time.perf_counter(), 0.0, 0
+        bar = tqdm(range(0, len(order), batch), desc=f"{self.name} epoch {epoch + 1}",
+                   unit="batch", disable=not progress, leave=False)
+        for step, first in enumerate(bar, start=1):
+            idx = order[first:first + batch]
+            loss, n, _ = self._core.train_step(train.sessions, begin[idx], end[idx],
+                                               self._optimizer)
+            if not np.isfinite(loss):
+                bar.close()
+                self._set_training_state(restore_point)
+                raise TrainingDiverged(
+                    f"{self.name}: training diverged in epoch {epoch + 1} at step {step} (loss "
+                    f"{loss}); the model keeps its state from the start of epoch {epoch + 1}. "
+                    f"Try a lower lr (now {p['lr']}) or a higher temperature.")
+            total += loss * n
+            pairs += n
+            if progress:
+                bar.set_postfix(loss=f"{loss:.4f}",
+                                pairs_s=f"{pairs / max(time.perf_counter() - start, 1e-9):,.0f}")
+        bar.close()
+        seconds = time.perf_counter() - start
+        self.epochs_done += 1
+        return dict(epoch=self.epochs_done, loss=total / max(pairs, 1), seconds=seconds,
+                    pairs_per_s=pairs / max(seconds, 1e-9))
 
     def _fit(self, train):  # fit() is overridden; kept for the base-class contract
         self.fit(train)
 
     @property
     def metric_column(self) -> str:
-        name, _, k = self.params["metric"].partition("@")
-        return f"{METRIC_NAMES[name.lower()]}@{k}"
+        return metric_column(self.params["metric"])
 
     def validation_score(self, valid: SessionSet) -> float:
-        from ..evaluation import evaluate
-
-        k = int(self.params["metric"].partition("@")[2])
-        table = evaluate(self, valid, k=(k,), progress=False)
-        return float(table.loc[("overall", "all"), self.metric_column])
+        """The early-stopping metric on ``valid``."""
+        return validation_score(self, valid, self.params["metric"])
 
     def _scorer(self):
         return self._core
@@ -252,11 +241,19 @@ class TextContrastive(Recommender):
 
     # ---------------------------------------------------------------------- checkpoints
     def _state(self) -> dict:
-        best = self.early_stopping_ or BestEpoch(None)
-        scoring, resume = best.scoring_and_resume(self._get_weights, self.epochs_done)
-        arrays = {f"param/{k}": v for k, v in scoring.items()}
-        if resume is not None:
-            arrays.update({f"resume/param/{k}": v for k, v in resume.items()})
+        arrays = weight_arrays(self.early_stopping_, self._get_weights, self.epochs_done)
+        arrays.update(self._training_state(weights=False))
+        arrays["training_log"] = encode_training_log(self.history_, self.early_stopping_)
+        arrays["tokenizer"] = np.frombuffer(self._tokenizer.to_bytes(), dtype=np.uint8).copy()
+        arrays["item_tokens/offsets"], arrays["item_tokens/ids"] = self._items
+        return arrays
+
+    def _training_state(self, weights: bool = True) -> dict:
+        """What training changes besides the history: the encoder's weights (with ``weights``,
+        under ``param/``), Adam's moments, the momentum encoder, the queues, the counters."""
+        arrays = {}
+        if weights:
+            arrays.update({f"param/{k}": v for k, v in self._get_weights().items()})
         encoder = self._core.encoder
         m1, m2 = encoder.get_optimizer_state()
         arrays.update({f"adam_m/{k}": v for k, v in m1.items()})
@@ -273,9 +270,6 @@ class TextContrastive(Recommender):
         arrays["counters"] = np.array(
             [self._core.steps, self._optimizer.steps_taken if self._optimizer else 0,
              self.epochs_done], dtype=np.int64)
-        arrays["training_log"] = encode_training_log(self.history_, self.early_stopping_)
-        arrays["tokenizer"] = np.frombuffer(self._tokenizer.to_bytes(), dtype=np.uint8).copy()
-        arrays["item_tokens/offsets"], arrays["item_tokens/ids"] = self._items
         return arrays
 
     def _set_state(self, arrays) -> None:
@@ -283,7 +277,15 @@ class TextContrastive(Recommender):
         self._items = (arrays["item_tokens/offsets"].astype(np.int64),
                        arrays["item_tokens/ids"].astype(np.int32))
         self._build()
+        self._set_training_state(arrays)
+        self.history_, self.early_stopping_ = decode_training_log(arrays["training_log"],
+                                                                  self.params["patience"])
+        resume = {k[13:]: v for k, v in arrays.items() if k.startswith("resume/param/")}
+        if resume:
+            self.early_stopping_ = self.early_stopping_ or BestEpoch(self.params["patience"])
+            self.early_stopping_.resume = resume
 
+    def _set_training_state(self, arrays: dict) -> None:
         def group(prefix):
             return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
@@ -300,9 +302,5 @@ class TextContrastive(Recommender):
         steps, adam_steps, self.epochs_done = (int(x) for x in arrays["counters"])
         self._core.steps = steps
         self._adam_steps_to_restore = adam_steps
-        self.history_, self.early_stopping_ = decode_training_log(arrays["training_log"],
-                                                                  self.params["patience"])
-        resume = group("resume/param/")
-        if resume:
-            self.early_stopping_ = self.early_stopping_ or BestEpoch(self.params["patience"])
-            self.early_stopping_.resume = resume
+        if self._optimizer is not None:
+            self._optimizer.steps_taken = adam_steps

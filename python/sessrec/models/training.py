@@ -10,9 +10,73 @@ from typing import Optional
 
 import numpy as np
 
+import pandas as pd
+
 from .. import _core
 from ..dataset import SessionSet
-from .training_log import TrainingDiverged
+from .training_log import BestEpoch, TrainingDiverged
+
+METRIC_NAMES = {"hits": "Hits", "ndcg": "NDCG", "mrr": "MRR", "precision": "Precision",
+                "recall": "Recall"}
+
+
+def check_metric(metric: str) -> None:
+    """ValueError unless ``metric`` looks like "NDCG@20"."""
+    name, _, k = metric.partition("@")
+    if name.lower() not in METRIC_NAMES or not k.isdigit():
+        raise ValueError(f"metric must look like 'NDCG@20', got {metric!r}")
+
+
+def metric_column(metric: str) -> str:
+    """The evaluation table's column of an early-stopping ``metric`` ("ndcg@20" -> "NDCG@20")."""
+    name, _, k = metric.partition("@")
+    return f"{METRIC_NAMES[name.lower()]}@{k}"
+
+
+def validation_score(model, valid: SessionSet, metric: str) -> float:
+    """``metric`` of ``model`` on ``valid`` (every target of the part, overall)."""
+    from ..evaluation import evaluate
+
+    k = int(metric.partition("@")[2])
+    table = evaluate(model, valid, k=(k,), progress=False)
+    return float(table.loc[("overall", "all"), metric_column(metric)])
+
+
+def begin_fit(train, params: dict) -> None:
+    """The checks and settings every neural ``fit`` starts with."""
+    if not isinstance(train, SessionSet):
+        raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
+    if params["threads"]:
+        _core.set_num_threads(int(params["threads"]))
+
+
+def fit_epochs(model, valid: Optional[SessionSet], epochs: int, checkpoint, run_epoch, get,
+               set) -> None:
+    """The epoch loop of every neural model's ``fit``: ``run_epoch()`` trains one epoch and
+    returns its history row; with ``valid``, each epoch is scored on ``model.params["metric"]``
+    and ``model.early_stopping_`` (a :class:`BestEpoch`) keeps the best weights and stops after
+    ``patience`` epochs without improvement; ``checkpoint`` is written after every epoch.
+    ``get``/``set`` read and write the weights the model scores with. Training continues from
+    the last epoch of an earlier ``fit`` (see :class:`BestEpoch`)."""
+    patience = model.params["patience"]
+    history = [] if model.history_ is None else model.history_.to_dict("records")
+    best = model.early_stopping_ or BestEpoch(patience)
+    best.resume_training(get, set)
+    model.early_stopping_ = best if valid is not None else BestEpoch(patience)
+    metric = model.params["metric"]
+    for _ in range(epochs):
+        row = run_epoch()
+        stop = False
+        if valid is not None:
+            row[f"valid_{metric_column(metric)}"] = score = model.validation_score(valid)
+            stop = model.early_stopping_.update(score, get, model.epochs_done)
+        history.append(row)
+        model.history_ = pd.DataFrame(history)
+        if checkpoint is not None:
+            model.save(checkpoint)
+        if stop:
+            break
+    model.early_stopping_.finish_training(get, set, model.epochs_done)
 
 
 def make_optimizer(params: dict, steps_per_epoch: int) -> _core.Adam:

@@ -82,6 +82,17 @@ class BestEpoch:
         return self
 
 
+def weight_arrays(best: Optional[BestEpoch], get, epochs_done: int) -> dict:
+    """The weights for a model file: ``param/<name>`` the ones the model scores with (the best
+    epoch), ``resume/param/<name>`` the last epoch's when they differ (see
+    :meth:`BestEpoch.scoring_and_resume`)."""
+    scoring, resume = (best or BestEpoch(None)).scoring_and_resume(get, epochs_done)
+    arrays = {f"param/{k}": v for k, v in scoring.items()}
+    if resume is not None:
+        arrays.update({f"resume/param/{k}": v for k, v in resume.items()})
+    return arrays
+
+
 def encode_training_log(history: Optional[pd.DataFrame], best: Optional[BestEpoch]) -> np.ndarray:
     """The per-epoch history and the early-stopping state as JSON bytes (uint8), for a model file.
     Floats go through ``repr`` and so come back bit-identical."""
