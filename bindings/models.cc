@@ -432,15 +432,7 @@ void bind_models(py::module_& m) {
             return norm;
           },
           py::arg("optimizer"),
-          "One optimizer step on the accumulated gradients, then zeroes them.")
-      .def(
-          "ema_from",
-          [](TextEncoder& e, const TextEncoder& source, float momentum) {
-            py::gil_scoped_release release;
-            nn::ema_update(e.params(), source.params(), momentum);
-          },
-          py::arg("source"), py::arg("momentum"),
-          "A momentum (EMA) step: value <- momentum * value + (1 - momentum) * source's value.");
+          "One optimizer step on the accumulated gradients, then zeroes them.");
   py::class_<TextContrastiveModel, SessionScorer, std::shared_ptr<TextContrastiveModel>>(
       m, "TextContrastiveModel",
       "A text encoder trained on (session text, next item text) pairs with a contrastive "

@@ -1,7 +1,8 @@
 // The parameter methods every trainable network shares in Python (SequenceModel, TextEncoder):
 // values, gradients and optimizer state as {name: array} dicts, zeroing, and parameter groups
-// (freeze, learning-rate scale, copy by name). One definition, added to each class by
-// def_parameter_methods; T must have params() and parameters_changed().
+// (freeze, learning-rate scale, copy by name) and momentum (EMA) updates from another copy. One
+// definition, added to each class by def_parameter_methods; T must have params() and
+// parameters_changed().
 #pragma once
 #include <pybind11/stl.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "numpy_convert.h"
+#include "sessrec/nn/optimizer.h"
 #include "sessrec/nn/parameter.h"
 
 namespace sessrec::bindings {
@@ -117,7 +119,20 @@ void def_parameter_methods(py::class_<T, Options...>& cls) {
           },
           py::arg("source"), py::arg("names") = py::none(),
           "Copy parameter values by name from another network (names: {source name: this "
-          "network's name}; None: every name the two share). Returns how many moved.");
+          "network's name}; None: every name the two share). Returns how many moved.")
+      .def(
+          "ema_from",
+          [](T& s, const T& source, float momentum) {
+            {
+              py::gil_scoped_release release;
+              nn::ema_update(s.params(), source.params(), momentum);
+            }
+            s.parameters_changed();
+          },
+          py::arg("source"), py::arg("momentum"),
+          "A momentum (EMA) step, parameter by parameter: value <- momentum * value + "
+          "(1 - momentum) * source's value (same names and shapes). The copy takes no gradient "
+          "step of its own.");
 }
 
 }  // namespace sessrec::bindings

@@ -15,39 +15,18 @@
 #include "sessrec/loss/contrastive_objective.h"
 #include "sessrec/loss/memory_queue.h"
 
+#include "gradient_check.h"
+
 using namespace sessrec;
 using loss::ContrastiveVariant;
 using loss::QueueNegatives;
-using Vec = std::vector<double>;
+using gradcheck::expect_gradient;
+using gradcheck::random_vec;
+using gradcheck::Vec;
 
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-
-Vec random_vec(size_t n, uint64_t seed, double scale = 1.0) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> d(0.0, scale);
-  Vec v(n);
-  for (double& x : v) x = d(rng);
-  return v;
-}
-
-// Checks d loss / d x against `analytic` for every entry of x.
-void expect_gradient(Vec& x, const Vec& analytic, const std::function<double()>& loss,
-                     const std::string& what) {
-  ASSERT_EQ(x.size(), analytic.size()) << what;
-  const double eps = 1e-6;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double keep = x[i];
-    x[i] = keep + eps;
-    const double up = loss();
-    x[i] = keep - eps;
-    const double down = loss();
-    x[i] = keep;
-    const double numeric = (up - down) / (2 * eps);
-    EXPECT_NEAR(analytic[i], numeric, 1e-6 + 1e-5 * std::abs(numeric)) << what << "[" << i << "]";
-  }
-}
 
 double cosine(const double* x, const double* y, int64_t D) {
   double xy = 0, xx = 0, yy = 0;

@@ -24,40 +24,19 @@
 #include "sessrec/nn/pooling.h"
 #include "sessrec/nn/positional.h"
 
+#include "gradient_check.h"
+
 using namespace sessrec;
-using Vec = std::vector<double>;
+using gradcheck::expect_gradient;
+using gradcheck::random_vec;
+using gradcheck::Vec;
 
 namespace {
-
-Vec random_vec(size_t n, uint64_t seed, double scale = 1.0) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> d(0.0, scale);
-  Vec v(n);
-  for (double& x : v) x = d(rng);
-  return v;
-}
 
 double dot(const Vec& a, const Vec& b) {
   double s = 0;
   for (size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
   return s;
-}
-
-// Checks d loss / d x against `analytic` for every entry of x.
-void expect_gradient(Vec& x, const Vec& analytic, const std::function<double()>& loss,
-                     const char* what) {
-  ASSERT_EQ(x.size(), analytic.size()) << what;
-  const double eps = 1e-6;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double keep = x[i];
-    x[i] = keep + eps;
-    const double up = loss();
-    x[i] = keep - eps;
-    const double down = loss();
-    x[i] = keep;
-    const double numeric = (up - down) / (2 * eps);
-    EXPECT_NEAR(analytic[i], numeric, 1e-6 + 1e-5 * std::abs(numeric)) << what << "[" << i << "]";
-  }
 }
 
 }  // namespace

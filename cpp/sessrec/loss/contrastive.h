@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "sessrec/errors.h"
+#include "sessrec/nn/l2_normalize.h"
 #include "sessrec/nn/tensor.h"
 
 namespace sessrec::loss {
@@ -58,40 +59,6 @@ namespace sessrec::loss {
 // |cos| beyond 1 - kArcCosClamp is clamped before acos (see above).
 inline constexpr double kArcCosClamp = 1e-6;
 inline constexpr double kPi = 3.14159265358979323846;
-// Rows shorter than this are divided by it instead of their norm (torch.nn.functional.normalize).
-inline constexpr double kNormalizeEps = 1e-12;
-
-// ---------------------------------------------------------------------------------------------
-// Row L2 normalisation. y [N, D] = x / max(|x|, eps), norm [N] = |x|.
-template <typename T>
-void l2_normalize_rows_forward(T* y, T* norm, const T* x, int64_t N, int64_t D) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < N; ++i) {
-    T s = 0;
-    for (int64_t d = 0; d < D; ++d) s += x[i * D + d] * x[i * D + d];
-    norm[i] = std::sqrt(s);
-    const T inv = T(1) / std::max(norm[i], T(kNormalizeEps));
-    for (int64_t d = 0; d < D; ++d) y[i * D + d] = x[i * D + d] * inv;
-  }
-}
-// dx [N, D] += (dy - y <y, dy>) / |x|  (dy / eps for rows shorter than eps).
-template <typename T>
-void l2_normalize_rows_backward(T* dx, const T* dy, const T* y, const T* norm, int64_t N,
-                                int64_t D) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < N; ++i) {
-    const T* yi = y + i * D;
-    const T* gi = dy + i * D;
-    if (norm[i] <= T(kNormalizeEps)) {
-      for (int64_t d = 0; d < D; ++d) dx[i * D + d] += gi[d] / T(kNormalizeEps);
-      continue;
-    }
-    T proj = 0;
-    for (int64_t d = 0; d < D; ++d) proj += yi[d] * gi[d];
-    for (int64_t d = 0; d < D; ++d) dx[i * D + d] += (gi[d] - yi[d] * proj) / norm[i];
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The positive's margin: psi(c) = cos(min(acos(clamp(c)) + m, pi)) and its slope dpsi/dc
 // = sin(theta + m) / sin(theta) inside the clamp band and below the pi cap, 0 outside.
@@ -219,10 +186,10 @@ T pair_contrastive(T* example_loss, T* da, T* dp, const T* a, const T* p, const 
   const int64_t Qa = queues.anchor_rows, Qp = queues.positive_rows;
   std::vector<T> ah(B * D), ph(B * D), na(B), np(B), qa(Qa * D), qp(Qp * D),
       qnorm(std::max(Qa, Qp));
-  l2_normalize_rows_forward(ah.data(), na.data(), a, B, D);
-  l2_normalize_rows_forward(ph.data(), np.data(), p, B, D);
-  if (Qa > 0) l2_normalize_rows_forward(qa.data(), qnorm.data(), queues.anchor_space, Qa, D);
-  if (Qp > 0) l2_normalize_rows_forward(qp.data(), qnorm.data(), queues.positive_space, Qp, D);
+  nn::l2_normalize_rows_forward(ah.data(), na.data(), a, B, D);
+  nn::l2_normalize_rows_forward(ph.data(), np.data(), p, B, D);
+  if (Qa > 0) nn::l2_normalize_rows_forward(qa.data(), qnorm.data(), queues.anchor_space, Qa, D);
+  if (Qp > 0) nn::l2_normalize_rows_forward(qp.data(), qnorm.data(), queues.positive_space, Qp, D);
 
   const T share = variant.symmetric ? T(0.5) : T(1);
   std::vector<T> rows(B, T(0)), direction_loss(B), pos_cos(B), row_scale(B);
@@ -249,8 +216,8 @@ T pair_contrastive(T* example_loss, T* da, T* dp, const T* a, const T* p, const 
   direction(ah.data(), ph.data(), dah.data(), dph.data(), qa.data(), Qa, qp.data(), Qp);
   if (variant.symmetric)
     direction(ph.data(), ah.data(), dph.data(), dah.data(), qp.data(), Qp, qa.data(), Qa);
-  if (da != nullptr) l2_normalize_rows_backward(da, dah.data(), ah.data(), na.data(), B, D);
-  if (dp != nullptr) l2_normalize_rows_backward(dp, dph.data(), ph.data(), np.data(), B, D);
+  if (da != nullptr) nn::l2_normalize_rows_backward(da, dah.data(), ah.data(), na.data(), B, D);
+  if (dp != nullptr) nn::l2_normalize_rows_backward(dp, dph.data(), ph.data(), np.data(), B, D);
 
   T loss = 0;
   for (int64_t b = 0; b < B; ++b) loss += (weights != nullptr ? weights[b] : T(1)) * rows[b];

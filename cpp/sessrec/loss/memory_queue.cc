@@ -5,7 +5,7 @@
 #include <string>
 
 #include "sessrec/errors.h"
-#include "sessrec/loss/contrastive.h"
+#include "sessrec/nn/l2_normalize.h"
 
 namespace sessrec::loss {
 
@@ -36,7 +36,7 @@ void MemoryQueue::enqueue(const float* rows, int64_t n, int64_t dim) {
   auto fill = [&](int64_t slot, int64_t from, int64_t count) {
     float* dst = values_.data() + slot * dim_;
     std::copy(source + from * dim_, source + (from + count) * dim_, dst);
-    l2_normalize_rows_forward(dst, norms.data(), dst, count, dim_);
+    nn::l2_normalize_rows_forward(dst, norms.data(), dst, count, dim_);
   };
   fill(start, 0, first);
   fill(0, first, kept - first);

@@ -5,23 +5,10 @@
 #include <string>
 
 #include "sessrec/errors.h"
+#include "sessrec/nn/l2_normalize.h"
 #include "sessrec/nn/tensor.h"
 
 namespace sessrec {
-
-namespace {
-
-void normalize_rows(float* x, int64_t rows, int64_t D) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    double sq = 0;
-    for (int64_t d = 0; d < D; ++d) sq += double(x[r * D + d]) * x[r * D + d];
-    const float inv = static_cast<float>(1.0 / std::max(std::sqrt(sq), 1e-12));
-    for (int64_t d = 0; d < D; ++d) x[r * D + d] *= inv;
-  }
-}
-
-}  // namespace
 
 void TextContrastiveConfig::validate() const {
   encoder.validate();
@@ -89,7 +76,8 @@ void TextContrastiveModel::encode_lists(TextEncoder& encoder, const TokenLists& 
     encoder.forward(offsets.data(), lists.ids.data() + lists.offsets[first], count, false, 0,
                     out + first * D);
   }
-  normalize_rows(out, lists.size(), D);
+  std::vector<float> norms(lists.size());
+  nn::l2_normalize_rows_forward(out, norms.data(), out, lists.size(), D);
 }
 
 void TextContrastiveModel::ensure_item_vectors() const {

@@ -5,6 +5,7 @@
 
 #include "sessrec/errors.h"
 #include "sessrec/nn/dropout.h"
+#include "sessrec/nn/l2_normalize.h"
 #include "sessrec/nn/layernorm.h"
 #include "sessrec/nn/positional.h"
 #include "sessrec/random.h"
@@ -119,7 +120,7 @@ void TextEncoder::forward(const int64_t* offsets, const int32_t* ids, int64_t B,
   const float* S = pools_last() ? z_ : stack_->layer_output(config_.pool_layer);
   const bool mean = config_.pooling == "mean";
   pooled_.resize(B * D);
-  norms_.assign(B, 1.0f);
+  norms_.resize(B);
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < B; ++b) {
     float* o = pooled_.data() + b * D;
@@ -132,34 +133,24 @@ void TextEncoder::forward(const int64_t* offsets, const int32_t* ids, int64_t B,
         for (int64_t d = 0; d < D; ++d) o[d] += S[r * D + d];
       for (int64_t d = 0; d < D; ++d) o[d] /= float(count);
     }
-    if (config_.normalize) {
-      double sq = 0;
-      for (int64_t d = 0; d < D; ++d) sq += double(o[d]) * o[d];
-      norms_[b] = static_cast<float>(std::max(std::sqrt(sq), 1e-12));
-    }
   }
   out_.resize(B * D);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t d = 0; d < D; ++d) out_[b * D + d] = pooled_[b * D + d] / norms_[b];
+  if (config_.normalize)
+    nn::l2_normalize_rows_forward(out_.data(), norms_.data(), pooled_.data(), B, D);
+  else
+    out_ = pooled_;
   std::copy(out_.begin(), out_.end(), out);
 }
 
 void TextEncoder::backward(const float* dout, const float* dtokens) {
   const int64_t D = config_.blocks.dim, B = B_, N = num_tokens();
   if (N == 0) throw InputError("text encoder: backward before forward");
-  // Through the L2 normalisation: d pooled = (dy - y <y, dy>) / ||pooled||.
-  dpool_.resize(B * D);
-  for (int64_t b = 0; b < B; ++b) {
-    const float* dy = dout + b * D;
-    float* dp = dpool_.data() + b * D;
-    if (!config_.normalize) {
-      std::copy_n(dy, D, dp);
-      continue;
-    }
-    const float* y = out_.data() + b * D;
-    double dot = 0;
-    for (int64_t d = 0; d < D; ++d) dot += double(y[d]) * dy[d];
-    for (int64_t d = 0; d < D; ++d) dp[d] = (dy[d] - y[d] * float(dot)) / norms_[b];
+  // Through the L2 normalisation (nn/l2_normalize.h), then the pooling.
+  if (config_.normalize) {
+    dpool_.assign(B * D, 0.0f);
+    nn::l2_normalize_rows_backward(dpool_.data(), dout, out_.data(), norms_.data(), B, D);
+  } else {
+    dpool_.assign(dout, dout + B * D);
   }
   // Through the pooling, into the pooled layer's token rows.
   nn::FloatBuffer& dS = dz_;
