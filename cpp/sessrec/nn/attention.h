@@ -2,11 +2,14 @@
 // [B, T] batches or over packed sequences (rows offsets[b] .. offsets[b+1]-1, no padding).
 // A query whose every key is masked (e.g. a padding position) gets zero weights and output.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
+
 #include "sessrec/nn/profile.h"
+#include "sessrec/nn/tensor.h"
 
 namespace sessrec::nn {
 
@@ -14,85 +17,72 @@ namespace detail {
 
 // One head of one sequence of Tn rows: query/key/value of row t at qkv + t*3C (+0 / +C / +2C)
 // + head offset; out row t at out + t*C + head offset; att [Tn, Tn]; key_valid [Tn] or null.
+// The scores, the weighted sum and their gradients are small matrix products on strided views
+// of qkv (Eigen's kernels, vectorised), not loops over rows.
 template <typename T>
-void attend_forward(T* out, T* att, const T* qkv, const uint8_t* key_valid, int64_t Tn,
-                    int64_t C, int64_t hs, bool causal) {
+using StridedRows = Eigen::Map<const MatrixRM<T>, 0, Eigen::OuterStride<>>;
+template <typename T>
+using StridedRowsMut = Eigen::Map<MatrixRM<T>, 0, Eigen::OuterStride<>>;
+
+template <typename T>
+void attend_forward(T* out, T* att, const T* qkv, const uint8_t* key_valid, int64_t Tn, int64_t C,
+                    int64_t hs, bool causal) {
   const T scale = T(1) / std::sqrt(T(hs));
+  const T inf = std::numeric_limits<T>::infinity();
+  const Eigen::OuterStride<> row_stride(3 * C);
+  StridedRows<T> Q(qkv, Tn, hs, row_stride), K(qkv + C, Tn, hs, row_stride),
+      V(qkv + 2 * C, Tn, hs, row_stride);
+  MapMat<T> P(att, Tn, Tn);
+  P.noalias() = (Q * K.transpose()) * scale;
   for (int64_t t = 0; t < Tn; ++t) {
-    const T* q = qkv + t * 3 * C;
     T* row = att + t * Tn;
-    T max_score = -std::numeric_limits<T>::infinity();
     const int64_t last = causal ? t : Tn - 1;
-    for (int64_t t2 = 0; t2 < Tn; ++t2) {
-      const bool open = t2 <= last && (key_valid == nullptr || key_valid[t2]);
-      if (!open) {
-        row[t2] = -std::numeric_limits<T>::infinity();
-        continue;
-      }
-      const T* k = qkv + t2 * 3 * C + C;
-      T s = 0;
-      for (int64_t i = 0; i < hs; ++i) s += q[i] * k[i];
-      row[t2] = s * scale;
-      if (row[t2] > max_score) max_score = row[t2];
-    }
-    T* o = out + t * C;
-    for (int64_t i = 0; i < hs; ++i) o[i] = T(0);
-    if (max_score == -std::numeric_limits<T>::infinity()) {
-      for (int64_t t2 = 0; t2 < Tn; ++t2) row[t2] = T(0);
+    for (int64_t t2 = last + 1; t2 < Tn; ++t2) row[t2] = -inf;
+    if (key_valid != nullptr)
+      for (int64_t t2 = 0; t2 <= last; ++t2)
+        if (!key_valid[t2]) row[t2] = -inf;
+    T max_score = -inf;
+    for (int64_t t2 = 0; t2 <= last; ++t2) max_score = std::max(max_score, row[t2]);
+    if (max_score == -inf) {  // every key masked: zero weights
+      std::fill(row, row + Tn, T(0));
       continue;
     }
     T sum = 0;
     for (int64_t t2 = 0; t2 < Tn; ++t2) {
-      row[t2] = row[t2] == -std::numeric_limits<T>::infinity() ? T(0)
-                                                               : std::exp(row[t2] - max_score);
+      row[t2] = row[t2] == -inf ? T(0) : std::exp(row[t2] - max_score);
       sum += row[t2];
     }
-    for (int64_t t2 = 0; t2 < Tn; ++t2) {
-      row[t2] /= sum;
-      if (row[t2] == T(0)) continue;
-      const T* v = qkv + t2 * 3 * C + 2 * C;
-      for (int64_t i = 0; i < hs; ++i) o[i] += row[t2] * v[i];
-    }
+    const T inv = T(1) / sum;
+    for (int64_t t2 = 0; t2 < Tn; ++t2) row[t2] *= inv;
   }
+  StridedRowsMut<T>(out, Tn, hs, Eigen::OuterStride<>(C)).noalias() = P * V;
 }
 
-// Accumulates the head's dqkv (same layout as qkv) from dout (layout of out); datt [Tn] scratch.
+// Accumulates the head's dqkv (same layout as qkv) from dout (layout of out); datt [Tn, Tn]
+// scratch.
 template <typename T>
 void attend_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int64_t Tn, int64_t C,
                      int64_t hs, T* datt) {
   const T scale = T(1) / std::sqrt(T(hs));
+  const Eigen::OuterStride<> row_stride(3 * C);
+  StridedRows<T> Q(qkv, Tn, hs, row_stride), K(qkv + C, Tn, hs, row_stride),
+      V(qkv + 2 * C, Tn, hs, row_stride);
+  StridedRows<T> dO(dout, Tn, hs, Eigen::OuterStride<>(C));
+  StridedRowsMut<T> dQ(dqkv, Tn, hs, row_stride), dK(dqkv + C, Tn, hs, row_stride),
+      dV(dqkv + 2 * C, Tn, hs, row_stride);
+  MapConstMat<T> P(att, Tn, Tn);
+  MapMat<T> dS(datt, Tn, Tn);
+  dV.noalias() += P.transpose() * dO;
+  dS.noalias() = dO * V.transpose();  // d loss / d P
+  // Softmax backward: dS = P * (dP - rowsum(P * dP)), times the score scale.
   for (int64_t t = 0; t < Tn; ++t) {
-    const T* row = att + t * Tn;
-    const T* g = dout + t * C;
-    T weighted = 0;
-    for (int64_t t2 = 0; t2 < Tn; ++t2) {
-      if (row[t2] == T(0)) {
-        datt[t2] = 0;
-        continue;
-      }
-      const T* v = qkv + t2 * 3 * C + 2 * C;
-      T* dv = dqkv + t2 * 3 * C + 2 * C;
-      T s = 0;
-      for (int64_t i = 0; i < hs; ++i) {
-        s += g[i] * v[i];
-        dv[i] += row[t2] * g[i];
-      }
-      datt[t2] = s;
-      weighted += row[t2] * s;
-    }
-    const T* q = qkv + t * 3 * C;
-    T* dq = dqkv + t * 3 * C;
-    for (int64_t t2 = 0; t2 < Tn; ++t2) {
-      if (row[t2] == T(0)) continue;
-      const T dpre = row[t2] * (datt[t2] - weighted) * scale;
-      const T* k = qkv + t2 * 3 * C + C;
-      T* dk = dqkv + t2 * 3 * C + C;
-      for (int64_t i = 0; i < hs; ++i) {
-        dq[i] += dpre * k[i];
-        dk[i] += dpre * q[i];
-      }
-    }
+    auto p = P.row(t).array();
+    auto d = dS.row(t).array();
+    const T weighted = (p * d).sum();
+    d = p * (d - weighted) * scale;
   }
+  dQ.noalias() += dS * K;
+  dK.noalias() += dS.transpose() * Q;
 }
 
 // Start of each sequence's probabilities in a packed att buffer: H * sum of earlier lengths^2.
@@ -117,25 +107,24 @@ void attention_forward(T* out, T* att, const T* qkv, const uint8_t* key_valid, i
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h)
-      detail::attend_forward(out + b * Tn * C + h * hs, att + (b * H + h) * Tn * Tn,
-                             qkv + b * Tn * 3 * C + h * hs,
-                             key_valid == nullptr ? nullptr : key_valid + b * Tn, Tn, C, hs,
-                             causal);
+      detail::attend_forward(
+          out + b * Tn * C + h * hs, att + (b * H + h) * Tn * Tn, qkv + b * Tn * 3 * C + h * hs,
+          key_valid == nullptr ? nullptr : key_valid + b * Tn, Tn, C, hs, causal);
 }
 
 // Accumulates dqkv [B, T, 3C] from dout [B, T, C] and the cached probabilities.
 template <typename T>
-void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int64_t B,
-                        int64_t Tn, int64_t C, int64_t H) {
+void attention_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int64_t B, int64_t Tn,
+                        int64_t C, int64_t H) {
   KernelTimer timer(Kernel::Attention);
   const int64_t hs = C / H;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
-      std::vector<T> datt(Tn);
+      std::vector<T> datt(Tn * Tn);
       detail::attend_backward(dqkv + b * Tn * 3 * C + h * hs, dout + b * Tn * C + h * hs,
-                              qkv + b * Tn * 3 * C + h * hs, att + (b * H + h) * Tn * Tn, Tn, C,
-                              hs, datt.data());
+                              qkv + b * Tn * 3 * C + h * hs, att + (b * H + h) * Tn * Tn, Tn, C, hs,
+                              datt.data());
     }
 }
 
@@ -178,12 +167,12 @@ void attention_backward_packed(T* dqkv, const T* dout, const T* qkv, const T* at
                                const int64_t* offsets, int64_t B, int64_t C, int64_t H) {
   KernelTimer timer(Kernel::Attention);
   const int64_t hs = C / H;
-  detail::for_each_packed_head(att, offsets, B, H,
-                               [&](int64_t r0, int64_t len, const T* a, int64_t h) {
-    std::vector<T> datt(len);
-    detail::attend_backward(dqkv + r0 * 3 * C + h * hs, dout + r0 * C + h * hs,
-                            qkv + r0 * 3 * C + h * hs, a, len, C, hs, datt.data());
-  });
+  detail::for_each_packed_head(
+      att, offsets, B, H, [&](int64_t r0, int64_t len, const T* a, int64_t h) {
+        std::vector<T> datt(len * len);
+        detail::attend_backward(dqkv + r0 * 3 * C + h * hs, dout + r0 * C + h * hs,
+                                qkv + r0 * 3 * C + h * hs, a, len, C, hs, datt.data());
+      });
 }
 
 }  // namespace sessrec::nn
