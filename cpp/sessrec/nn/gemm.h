@@ -1,0 +1,21 @@
+// Single-precision GEMM on row-major buffers: C [M, N] = alpha op(A) op(B) + beta C, op(X) = X
+// or X^T. With oneDNN (SESSREC_HAVE_DNNL, the Debian libdnnl-dev package) it is dnnl_sgemm:
+// JIT kernels for the machine's vector width, threaded by the same OpenMP runtime and thread
+// count as the rest of the core, deterministic for a fixed thread count. On the linear layers'
+// shapes of a transformer step (thousands of rows, K = 64..1024) it ran 1.2-1.9x faster than
+// Eigen's product on one AVX-512 core (bench/RESULTS.md, "Text encoder training vs PyTorch").
+// Without oneDNN: Eigen (nn::parallel_product). Called inside a parallel region it runs on the
+// calling thread.
+#pragma once
+#include <cstdint>
+
+namespace sessrec::nn {
+
+// lda/ldb/ldc: row strides of A, B, C as stored (A is [M, K] or, transposed, [K, M]).
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// Whether sgemm goes through oneDNN in this build.
+bool sgemm_uses_dnnl();
+
+}  // namespace sessrec::nn
