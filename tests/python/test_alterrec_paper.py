@@ -48,7 +48,7 @@ def test_every_deviation_of_the_default_is_one_documented_switch():
     default, paper = sr.models.AlterRec().params, sr.models.AlterRec.paper("homedepot").params
     differ = {k for k in paper if default[k] != paper[k]}
     assert differ == {"negatives", "k1", "k2", "fit_window", "tower_norm", "cold_items", "alpha",
-                      "m_max", "id_encoder", "dim", "dropout", "text_hidden", "text_dropout"}
+                      "id_encoder", "dim", "dropout", "text_hidden", "text_dropout"}
     for key in differ:
         assert f"``{key}``" in alterrec.__doc__ or key in ("text_hidden", "text_dropout"), key
         one = sr.models.AlterRec(**{key: paper[key]})
