@@ -4,6 +4,7 @@
 
 #include "sessrec/errors.h"
 #include "sessrec/interrupt.h"
+#include "sessrec/nn/gemm.h"
 
 namespace py = pybind11;
 
@@ -64,6 +65,11 @@ PYBIND11_MODULE(_core, m) {
     omp_set_num_threads(n);
   });
   m.def("get_num_threads", []() { return omp_get_max_threads(); });
+  m.def("set_matmul_precision", &sessrec::nn::set_matmul_precision, py::arg("precision"),
+        "'float32' (default) or 'bfloat16' for the linear layers' products, process-wide "
+        "(cpp/sessrec/nn/gemm.h).");
+  m.def("matmul_precision", &sessrec::nn::matmul_precision);
+  m.def("gemm_uses_onednn", &sessrec::nn::sgemm_uses_dnnl);
   sessrec::bindings::bind_data(m);
   sessrec::bindings::bind_eval(m);
   sessrec::bindings::bind_retrieval(m);

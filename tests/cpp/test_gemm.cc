@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "sessrec/errors.h"
 #include "sessrec/nn/gemm.h"
 
 using namespace sessrec;
@@ -50,4 +51,35 @@ TEST(Gemm, EmptyShapesAndZeroDepth) {
   EXPECT_EQ(C, (std::vector<float>{1, 2, 3, 4}));
   nn::sgemm(false, false, 2, 2, 0, 1.0f, nullptr, 1, nullptr, 2, 0.5f, C.data(), 2);
   EXPECT_EQ(C, (std::vector<float>{0.5f, 1, 1.5f, 2}));  // K = 0: C = beta C
+}
+
+TEST(Gemm, Bfloat16PrecisionIsCloseAndOptIn) {
+  if (!nn::sgemm_uses_dnnl()) {
+    EXPECT_THROW(nn::set_matmul_precision("bfloat16"), InputError);
+    return;
+  }
+  EXPECT_EQ(nn::matmul_precision(), "float32");
+  EXPECT_THROW(nn::set_matmul_precision("fp8"), InputError);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  const int64_t M = 33, N = 40, K = 64;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      std::vector<float> A(M * K), B(K * N), C32(M * N, 1.0f), C16(M * N, 1.0f);
+      for (float& x : A) x = d(rng);
+      for (float& x : B) x = d(rng);
+      const int64_t lda = ta ? M : K, ldb = tb ? K : N;
+      nn::sgemm(ta, tb, M, N, K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, C32.data(), N);
+      nn::set_matmul_precision("bfloat16");
+      nn::sgemm(ta, tb, M, N, K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, C16.data(), N);
+      nn::set_matmul_precision("float32");
+      double err = 0, scale = 0;
+      for (int64_t i = 0; i < M * N; ++i) {
+        err = std::max(err, double(std::abs(C16[i] - C32[i])));
+        scale = std::max(scale, double(std::abs(C32[i])));
+      }
+      EXPECT_LT(err / scale, 1e-2) << "ta=" << ta << " tb=" << tb;  // bfloat16: 8 mantissa bits
+      EXPECT_GT(err, 0.0) << "the bfloat16 path was not taken";
+    }
+  EXPECT_EQ(nn::matmul_precision(), "float32");
 }

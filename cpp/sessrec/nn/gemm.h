@@ -8,6 +8,7 @@
 // calling thread.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace sessrec::nn {
 
@@ -17,5 +18,15 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 
 // Whether sgemm goes through oneDNN in this build.
 bool sgemm_uses_dnnl();
+
+// The precision of sgemm's products, for the whole process (as torch's
+// set_float32_matmul_precision): "float32" (the default: exact float32 products) or "bfloat16"
+// (A and B rounded to bfloat16, products accumulated in float32; AMX tiles on CPUs that have
+// them, 5-10x the float32 throughput there, bench/gemm_precision.cc). bfloat16 keeps 8 bits of
+// mantissa, so results differ from float32 in the third significant digit: training losses
+// follow the float32 ones closely but not to the last bits (bench/RESULTS.md). "bfloat16"
+// needs oneDNN (InputError otherwise).
+void set_matmul_precision(const std::string& precision);
+std::string matmul_precision();
 
 }  // namespace sessrec::nn
