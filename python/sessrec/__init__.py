@@ -30,8 +30,23 @@ def set_num_threads(n: int) -> None:
     at 1 vs 2 threads differed by at most 4.8e-7. The top-20 lists were the same for all 200
     sessions compared, but items whose scores nearly tie can swap ranks, so evaluation metrics
     can move in their last digits. Fix the thread count (or ``threads=`` of a neural model) to
-    reproduce a run exactly."""
+    reproduce a run exactly. (The figures were measured before the linear layers moved to oneDNN
+    and attention to matrix products, 2026-12-02; tests/python/test_threads.py checks the
+    guarantees, not these figures.)"""
     _core.set_num_threads(int(n))
+
+
+def set_matmul_precision(precision: str) -> None:
+    """The precision of the neural layers' matrix products, process-wide: "float32" (default)
+    or "bfloat16" (inputs rounded to bfloat16, float32 accumulation; on CPUs with AMX several
+    times faster, e.g. BERT-mini text-encoder training 1.55x faster than float32 here). Losses
+    follow the float32 ones closely but not bit for bit; needs sessrec built with oneDNN
+    (``make`` installs libdnnl-dev). See bench/RESULTS.md, "Text encoder training vs PyTorch"."""
+    _core.set_matmul_precision(precision)
+
+
+def get_matmul_precision() -> str:
+    return _core.matmul_precision()
 
 
 def get_num_threads() -> int:
@@ -52,4 +67,6 @@ __all__ = [
     "plot_alterrec_curves",
     "set_num_threads",
     "get_num_threads",
+    "set_matmul_precision",
+    "get_matmul_precision",
 ]
