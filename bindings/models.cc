@@ -377,6 +377,8 @@ void bind_models(py::module_& m) {
           "backward",
           [](TextEncoder& e, const Floats& dout, const py::object& dtokens) {
             const int64_t D = e.config().blocks.dim, N = e.num_tokens();
+            if (N == 0)
+              throw InputError("TextEncoder.backward: no forward pass to go back through");
             const int64_t B = static_cast<int64_t>(e.token_offsets().size()) - 1;
             if (dout.ndim() != 2 || dout.shape(0) != B || dout.shape(1) != D)
               throw InputError("TextEncoder.backward: dout must be [" + std::to_string(B) + ", " +

@@ -2,8 +2,9 @@
 // or X^T. With oneDNN (SESSREC_HAVE_DNNL, the Debian libdnnl-dev package) it is dnnl_sgemm:
 // JIT kernels for the machine's vector width, threaded by the same OpenMP runtime and thread
 // count as the rest of the core, deterministic for a fixed thread count. On the linear layers'
-// shapes of a transformer step (thousands of rows, K = 64..1024) it ran 1.2-1.9x faster than
-// Eigen's product on one AVX-512 core (bench/RESULTS.md, "Text encoder training vs PyTorch").
+// shapes of a transformer step ([5000, K] x [K, N], K = 64..1024) it ran 1.15-1.4x faster than
+// Eigen's product on one core of an AVX-512 Intel Xeon (bench/gemm_precision.cc; the table is in
+// bench/RESULTS.md, "Text encoder training vs PyTorch").
 // Without oneDNN: Eigen (nn::parallel_product). Called inside a parallel region it runs on the
 // calling thread.
 #pragma once

@@ -25,7 +25,8 @@ DEFAULTS = dict(
     ln_eps=1e-12, positions="learned", pooling="cls", pool_layer=-1, normalize=False,
     mlm_head=False, seed=0,
 )
-# BERT-mini (Turc et al., 2019): 4 layers, hidden 256, 4 heads, FFN 1024; 64 tokens per item.
+# BERT-mini as issue 10 sizes it: 4 layers, hidden 256, 4 heads, 64 tokens per item; the FFN is
+# 4 x hidden (1024), as in BERT.
 BERT_MINI = dict(dim=256, layers=4, heads=4, ffn_dim=1024, max_tokens=64)
 
 
