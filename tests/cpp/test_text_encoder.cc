@@ -41,10 +41,12 @@ std::vector<float> random_floats(size_t n, uint64_t seed) {
 }
 
 // L = <out, R> + <token_outputs, R2>
-double objective(TextEncoder& enc, const std::vector<float>& R, const std::vector<float>& R2) {
+// training: dropout on, with the masks of step 7 (the same at every call, so differences apply).
+double objective(TextEncoder& enc, const std::vector<float>& R, const std::vector<float>& R2,
+                 bool training = false) {
   const int64_t B = 3, D = enc.config().blocks.dim;
   std::vector<float> out(B * D);
-  enc.forward(kOffsets.data(), kIds.data(), B, false, 0, out.data());
+  enc.forward(kOffsets.data(), kIds.data(), B, training, 7, out.data());
   double L = 0;
   for (size_t i = 0; i < out.size(); ++i) L += double(out[i]) * R[i];
   const float* z = enc.token_outputs();
@@ -52,7 +54,7 @@ double objective(TextEncoder& enc, const std::vector<float>& R, const std::vecto
   return L;
 }
 
-void check_gradients(TextEncoderConfig config) {
+void check_gradients(TextEncoderConfig config, bool training = false) {
   TextEncoder enc(config);
   const int64_t D = config.blocks.dim;
   // Values of order 1 everywhere: with the initial N(0, 0.02) embeddings, LayerNorm magnifies a
@@ -63,9 +65,9 @@ void check_gradients(TextEncoderConfig config) {
     for (int64_t i = 0; i < p->size(); ++i) p->value[i] = 0.5f * v[i];
   }
   const std::vector<float> R = random_floats(3 * D, 1), R2 = random_floats(9 * D, 2);
-  objective(enc, R, R2);
+  objective(enc, R, R2, training);
   enc.params().zero_grad();
-  objective(enc, R, R2);
+  objective(enc, R, R2, training);
   enc.backward(R.data(), R2.data());
   std::mt19937_64 pick(5);
   for (nn::Parameter* p : enc.params().all()) {
@@ -74,15 +76,16 @@ void check_gradients(TextEncoderConfig config) {
       const int64_t i = static_cast<int64_t>(pick() % p->size());
       const float keep = p->value[i], eps = 3e-3f;
       p->value[i] = keep + eps;
-      const double up = objective(enc, R, R2);
+      const double up = objective(enc, R, R2, training);
       p->value[i] = keep - eps;
-      const double down = objective(enc, R, R2);
+      const double down = objective(enc, R, R2, training);
       p->value[i] = keep;
       const double numeric = (up - down) / (2 * eps);
       EXPECT_NEAR(analytic[i], numeric, 2e-3 + 2e-2 * std::abs(numeric))
           << p->name << "[" << i << "] post_ln=" << config.blocks.post_ln
           << " pooling=" << config.pooling << " pool_layer=" << config.pool_layer
-          << " normalize=" << config.normalize << " positions=" << config.positions;
+          << " normalize=" << config.normalize << " positions=" << config.positions
+          << " dropout=" << (training ? config.blocks.dropout : 0.0f);
     }
   }
 }
@@ -107,6 +110,16 @@ TEST(TextEncoder, GradientsPoolingAnEarlierLayer) {
   c.blocks.post_ln = false;
   c.pooling = "mean";
   check_gradients(c);
+}
+
+// Dropout on (its masks fixed by the step), through every dropout site of both block layouts.
+TEST(TextEncoder, GradientsWithDropoutMasks) {
+  TextEncoderConfig c = small_config();
+  c.blocks.dropout = 0.3f;
+  check_gradients(c, /*training=*/true);
+  c.blocks.post_ln = false;
+  c.pooling = "mean";
+  check_gradients(c, /*training=*/true);
 }
 
 TEST(TextEncoder, ListsArePackedWithoutCrossTalkAndTruncated) {

@@ -16,12 +16,17 @@ void relu_forward(T* out, const T* in, int64_t n) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
 }
-// din += dout * [in > 0]
+// din += dout * [in > 0] (din = ... when !accumulate; then din may be dout itself)
 template <typename T>
-void relu_backward(T* din, const T* dout, const T* in, int64_t n) {
+void relu_backward(T* din, const T* dout, const T* in, int64_t n, bool accumulate = true) {
   KernelTimer timer(Kernel::Elementwise);
+  if (accumulate) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) din[i] += in[i] > T(0) ? dout[i] : T(0);
+    for (int64_t i = 0; i < n; ++i) din[i] += in[i] > T(0) ? dout[i] : T(0);
+  } else {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) din[i] = in[i] > T(0) ? dout[i] : T(0);
+  }
 }
 
 // GELU runs on Eigen arrays (vectorised erf and exp) in fixed segments, in parallel.
@@ -42,16 +47,38 @@ void gelu_forward(T* out, const T* in, int64_t n) {
     Eigen::Map<A>(out + first, count) = T(0.5) * x * (T(1) + (x * T(0.70710678118654752440)).erf());
   });
 }
-// d/dx [x Phi(x)] = Phi(x) + x phi(x)
+// Bias then activation, in place: x [N, C] += b (per column), then out = GELU(x) or ReLU(x);
+// x keeps the pre-activation for the backward pass. One pass over x instead of two.
 template <typename T>
-void gelu_backward(T* din, const T* dout, const T* in, int64_t n) {
+void bias_activation_forward(T* out, T* x, const T* b, int64_t N, int64_t C, bool gelu) {
+  KernelTimer timer(Kernel::Elementwise);
+  using A = Eigen::Array<T, Eigen::Dynamic, 1>;
+  Eigen::Map<const A> bias(b, C);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < N; ++r) {
+    Eigen::Map<A> xr(x + r * C, C), y(out + r * C, C);
+    if (b != nullptr) xr += bias;
+    if (gelu)
+      y = T(0.5) * xr * (T(1) + (xr * T(0.70710678118654752440)).erf());
+    else
+      y = xr.max(T(0));
+  }
+}
+
+// d/dx [x Phi(x)] = Phi(x) + x phi(x). din += (or, when !accumulate, =) dout * GELU'(in);
+// when !accumulate din may be dout itself.
+template <typename T>
+void gelu_backward(T* din, const T* dout, const T* in, int64_t n, bool accumulate = true) {
   KernelTimer timer(Kernel::Elementwise);
   using A = Eigen::Array<T, Eigen::Dynamic, 1>;
   for_segments<T>(n, [&](int64_t first, int64_t count) {
     Eigen::Map<const A> x(in + first, count), g(dout + first, count);
     const A cdf = T(0.5) * (T(1) + (x * T(0.70710678118654752440)).erf());
     const A pdf = T(0.39894228040143267794) * (T(-0.5) * x * x).exp();
-    Eigen::Map<A>(din + first, count) += g * (cdf + x * pdf);
+    if (accumulate)
+      Eigen::Map<A>(din + first, count) += g * (cdf + x * pdf);
+    else
+      Eigen::Map<A>(din + first, count) = g * (cdf + x * pdf);
   });
 }
 

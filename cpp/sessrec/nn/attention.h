@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
+#include "sessrec/nn/gemm.h"
 #include "sessrec/nn/profile.h"
 #include "sessrec/nn/tensor.h"
 
@@ -33,14 +35,24 @@ void attend_forward(T* out, T* att, const T* qkv, const uint8_t* key_valid, int6
   StridedRows<T> Q(qkv, Tn, hs, row_stride), K(qkv + C, Tn, hs, row_stride),
       V(qkv + 2 * C, Tn, hs, row_stride);
   MapMat<T> P(att, Tn, Tn);
-  P.noalias() = (Q * K.transpose()) * scale;
+  if constexpr (std::is_same_v<T, float>)
+    sgemm_float32(false, true, Tn, Tn, hs, scale, qkv, 3 * C, qkv + C, 3 * C, 0.0f, att, Tn);
+  else
+    P.noalias() = (Q * K.transpose()) * scale;
+  using RowArray = Eigen::Map<Eigen::Array<T, 1, Eigen::Dynamic>>;
   for (int64_t t = 0; t < Tn; ++t) {
     T* row = att + t * Tn;
     const int64_t last = causal ? t : Tn - 1;
+    if (key_valid == nullptr) {  // every key up to `last` is real: vectorised softmax
+      RowArray r(row, last + 1);
+      r = (r - r.maxCoeff()).exp();
+      r *= T(1) / r.sum();
+      std::fill(row + last + 1, row + Tn, T(0));
+      continue;
+    }
     for (int64_t t2 = last + 1; t2 < Tn; ++t2) row[t2] = -inf;
-    if (key_valid != nullptr)
-      for (int64_t t2 = 0; t2 <= last; ++t2)
-        if (!key_valid[t2]) row[t2] = -inf;
+    for (int64_t t2 = 0; t2 <= last; ++t2)
+      if (!key_valid[t2]) row[t2] = -inf;
     T max_score = -inf;
     for (int64_t t2 = 0; t2 <= last; ++t2) max_score = std::max(max_score, row[t2]);
     if (max_score == -inf) {  // every key masked: zero weights
@@ -55,14 +67,17 @@ void attend_forward(T* out, T* att, const T* qkv, const uint8_t* key_valid, int6
     const T inv = T(1) / sum;
     for (int64_t t2 = 0; t2 < Tn; ++t2) row[t2] *= inv;
   }
-  StridedRowsMut<T>(out, Tn, hs, Eigen::OuterStride<>(C)).noalias() = P * V;
+  if constexpr (std::is_same_v<T, float>)
+    sgemm_float32(false, false, Tn, hs, Tn, 1.0f, att, Tn, qkv + 2 * C, 3 * C, 0.0f, out, C);
+  else
+    StridedRowsMut<T>(out, Tn, hs, Eigen::OuterStride<>(C)).noalias() = P * V;
 }
 
-// Accumulates the head's dqkv (same layout as qkv) from dout (layout of out); datt [Tn, Tn]
-// scratch.
+// Accumulates the head's dqkv (same layout as qkv) from dout (layout of out), or overwrites the
+// head's columns of dqkv when !accumulate; datt [Tn, Tn] scratch.
 template <typename T>
 void attend_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int64_t Tn, int64_t C,
-                     int64_t hs, T* datt) {
+                     int64_t hs, T* datt, bool accumulate = true) {
   const T scale = T(1) / std::sqrt(T(hs));
   const Eigen::OuterStride<> row_stride(3 * C);
   StridedRows<T> Q(qkv, Tn, hs, row_stride), K(qkv + C, Tn, hs, row_stride),
@@ -72,8 +87,17 @@ void attend_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int64_t
       dV(dqkv + 2 * C, Tn, hs, row_stride);
   MapConstMat<T> P(att, Tn, Tn);
   MapMat<T> dS(datt, Tn, Tn);
-  dV.noalias() += P.transpose() * dO;
-  dS.noalias() = dO * V.transpose();  // d loss / d P
+  if constexpr (std::is_same_v<T, float>) {
+    const float beta = accumulate ? 1.0f : 0.0f;
+    sgemm_float32(true, false, Tn, hs, Tn, 1.0f, att, Tn, dout, C, beta, dqkv + 2 * C, 3 * C);
+    sgemm_float32(false, true, Tn, Tn, hs, 1.0f, dout, C, qkv + 2 * C, 3 * C, 0.0f, datt, Tn);
+  } else {
+    if (accumulate)
+      dV.noalias() += P.transpose() * dO;
+    else
+      dV.noalias() = P.transpose() * dO;
+    dS.noalias() = dO * V.transpose();  // d loss / d P
+  }
   // Softmax backward: dS = P * (dP - rowsum(P * dP)), times the score scale.
   for (int64_t t = 0; t < Tn; ++t) {
     auto p = P.row(t).array();
@@ -81,8 +105,17 @@ void attend_backward(T* dqkv, const T* dout, const T* qkv, const T* att, int64_t
     const T weighted = (p * d).sum();
     d = p * (d - weighted) * scale;
   }
-  dQ.noalias() += dS * K;
-  dK.noalias() += dS.transpose() * Q;
+  if constexpr (std::is_same_v<T, float>) {
+    const float beta = accumulate ? 1.0f : 0.0f;
+    sgemm_float32(false, false, Tn, hs, Tn, 1.0f, datt, Tn, qkv + C, 3 * C, beta, dqkv, 3 * C);
+    sgemm_float32(true, false, Tn, hs, Tn, 1.0f, datt, Tn, qkv, 3 * C, beta, dqkv + C, 3 * C);
+  } else if (accumulate) {
+    dQ.noalias() += dS * K;
+    dK.noalias() += dS.transpose() * Q;
+  } else {
+    dQ.noalias() = dS * K;
+    dK.noalias() = dS.transpose() * Q;
+  }
 }
 
 // Start of each sequence's probabilities in a packed att buffer: H * sum of earlier lengths^2.
@@ -162,16 +195,18 @@ void attention_forward_packed(T* out, T* att, const T* qkv, const int64_t* offse
   });
 }
 
+// Accumulates dqkv [R, 3C]; overwrites it when !accumulate (then it need not be initialised).
 template <typename T>
 void attention_backward_packed(T* dqkv, const T* dout, const T* qkv, const T* att,
-                               const int64_t* offsets, int64_t B, int64_t C, int64_t H) {
+                               const int64_t* offsets, int64_t B, int64_t C, int64_t H,
+                               bool accumulate = true) {
   KernelTimer timer(Kernel::Attention);
   const int64_t hs = C / H;
   detail::for_each_packed_head(
       att, offsets, B, H, [&](int64_t r0, int64_t len, const T* a, int64_t h) {
         std::vector<T> datt(len * len);
         detail::attend_backward(dqkv + r0 * 3 * C + h * hs, dout + r0 * C + h * hs,
-                                qkv + r0 * 3 * C + h * hs, a, len, C, hs, datt.data());
+                                qkv + r0 * 3 * C + h * hs, a, len, C, hs, datt.data(), accumulate);
       });
 }
 

@@ -123,13 +123,8 @@ bool sgemm_uses_dnnl() {
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    eigen_sgemm(trans_a, trans_b, M, N, 0, alpha, A, lda, B, ldb, beta, C, ldc);
-    return;
-  }
 #ifdef SESSREC_HAVE_DNNL
-  if (use_bfloat16) {
+  if (use_bfloat16 && M > 0 && N > 0 && K > 0) {
     try {
       bfloat16_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } catch (const dnnl::error& e) {
@@ -137,6 +132,19 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     }
     return;
   }
+#endif
+  sgemm_float32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void sgemm_float32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                   int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    eigen_sgemm(trans_a, trans_b, M, N, 0, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+#ifdef SESSREC_HAVE_DNNL
   const dnnl_status_t status = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', M, N, K, alpha,
                                           A, lda, B, ldb, beta, C, ldc);
   if (status != dnnl_success)

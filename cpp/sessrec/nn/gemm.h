@@ -17,6 +17,12 @@ namespace sessrec::nn {
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// As sgemm, but always in float32 whatever the matmul precision (attention's small per-head
+// products, where bfloat16 conversions would cost more than they save).
+void sgemm_float32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                   int64_t ldc);
+
 // Whether sgemm goes through oneDNN in this build.
 bool sgemm_uses_dnnl();
 

@@ -28,11 +28,12 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* in, const T* gamma, co
   }
 }
 
-// Accumulates din, dgamma, dbeta. dgamma/dbeta are reduced serially so results do not depend
-// on the thread count.
+// Accumulates din (overwrites it when !accumulate_din), dgamma, dbeta. dgamma/dbeta are reduced
+// serially so results do not depend on the thread count. din must not alias dout or in.
 template <typename T>
 void layernorm_backward(T* din, T* dgamma, T* dbeta, const T* dout, const T* in, const T* mean,
-                        const T* rstd, const T* gamma, int64_t N, int64_t D) {
+                        const T* rstd, const T* gamma, int64_t N, int64_t D,
+                        bool accumulate_din = true) {
   KernelTimer timer(Kernel::LayerNorm);
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
@@ -48,9 +49,16 @@ void layernorm_backward(T* din, T* dgamma, T* dbeta, const T* dout, const T* in,
     mean_dnorm /= D;
     mean_dnorm_xhat /= D;
     T* dx = din + n * D;
-    for (int64_t d = 0; d < D; ++d) {
-      const T xhat = (x[d] - mean[n]) * rstd[n];
-      dx[d] += (g[d] * gamma[d] - mean_dnorm - xhat * mean_dnorm_xhat) * rstd[n];
+    if (accumulate_din) {
+      for (int64_t d = 0; d < D; ++d) {
+        const T xhat = (x[d] - mean[n]) * rstd[n];
+        dx[d] += (g[d] * gamma[d] - mean_dnorm - xhat * mean_dnorm_xhat) * rstd[n];
+      }
+    } else {
+      for (int64_t d = 0; d < D; ++d) {
+        const T xhat = (x[d] - mean[n]) * rstd[n];
+        dx[d] = (g[d] * gamma[d] - mean_dnorm - xhat * mean_dnorm_xhat) * rstd[n];
+      }
     }
   }
   for (int64_t n = 0; n < N; ++n) {

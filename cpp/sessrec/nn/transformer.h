@@ -49,7 +49,7 @@ class TransformerStack {
   // gradients accumulate.
   void backward(const float* dout, float* din);
   // Block l's output of the last forward (l = layers - 1: forward's result).
-  const float* layer_output(int64_t l) const { return blocks_[l].out.data(); }
+  const float* layer_output(int64_t l) const;
   // Adds d loss / d (block l's output) [N, dim] to the gradient that backward propagates (a
   // loss on an intermediate layer's outputs); cleared by backward.
   void add_layer_gradient(int64_t l, const float* grad);
@@ -58,7 +58,9 @@ class TransformerStack {
  private:
   struct Block {
     Parameter *W_qkv, *b_qkv, *W_o, *b_o, *ln1_g, *ln1_b, *W1, *b1, *W2, *b2, *ln2_g, *ln2_b;
-    // Activations of the last forward pass.
+    // Activations of the last forward pass. in_ptr: the block's input (block 0: its copy `in`;
+    // later blocks: the previous block's output).
+    const float* in_ptr = nullptr;
     FloatBuffer in, h1, qkv, att, a, ao, mask_a, r1, mean1, rstd1, x1, h2, mean2, rstd2, f1, g, f2,
         mask_f, r2, out;
     FloatBuffer extra_grad;  // add_layer_gradient
@@ -67,7 +69,8 @@ class TransformerStack {
   std::vector<Block> blocks_;
   std::vector<int64_t> offsets_;
   int64_t B_ = 0, N_ = 0;
-  FloatBuffer dx_, ws_[12];  // backward workspaces, kept across steps
+  bool dropout_on_ = false;  // whether the last forward applied dropout masks
+  FloatBuffer dx_, ws_[5];  // backward workspaces, kept across steps
 };
 
 }  // namespace sessrec::nn
