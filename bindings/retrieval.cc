@@ -4,6 +4,7 @@
 #include "numpy_convert.h"
 #include "sessrec/session_scorer.h"
 #include "sessrec/candidates/hard_negatives.h"
+#include "sessrec/retrieval/cooccurrence_features.h"
 #include "sessrec/retrieval/item_cf.h"
 #include "sessrec/retrieval/popularity.h"
 #include "sessrec/retrieval/session_knn.h"
@@ -108,6 +109,71 @@ void bind_retrieval(py::module_& m) {
         cf.set_state(to_vector(offsets, "offsets"), to_vector(indices, "indices"),
                      to_vector(sims, "similarities"), to_vector(counts, "counts"));
       });
+
+  py::class_<CooccurrenceGraph, std::shared_ptr<CooccurrenceGraph>>(
+      m, "CooccurrenceGraph",
+      "The undirected ItemCF co-occurrence graph (cpp/sessrec/retrieval/cooccurrence_features.h): "
+      "edge {x, y} weighs sim(x, y) + sim(y, x); rows sorted by neighbour.")
+      .def(py::init([](int64_t num_items, const Array<int64_t>& offsets,
+                       const Array<int32_t>& neighbours, const Array<float>& weights) {
+             CooccurrenceGraph g;
+             g.num_items = num_items;
+             g.offsets = to_vector(offsets, "offsets");
+             g.neighbours = to_vector(neighbours, "neighbours");
+             g.weights = to_vector(weights, "weights");
+             g.validate();
+             return g;
+           }),
+           py::arg("num_items"), py::arg("offsets"), py::arg("neighbours"), py::arg("weights"),
+           "A graph saved from offsets/neighbours/weights (validated, not symmetrised again).")
+      .def_static("from_neighbours", [](int64_t num_items, const Array<int64_t>& offsets,
+                                        const Array<int32_t>& indices, const Array<float>& sims) {
+             auto o = to_vector(offsets, "offsets");
+             auto i = to_vector(indices, "indices");
+             auto s = to_vector(sims, "similarities");
+             if (static_cast<int64_t>(o.size()) != num_items + 1 || o.front() != 0 ||
+                 o.back() != static_cast<int64_t>(i.size()) || i.size() != s.size())
+               throw InputError("CooccurrenceGraph.from_neighbours: offsets, indices and "
+                                "similarities disagree in size");
+             py::gil_scoped_release release;
+             return symmetric_cooccurrence_graph(num_items, o.data(), i.data(), s.data());
+           },
+           py::arg("num_items"), py::arg("offsets"), py::arg("indices"), py::arg("similarities"),
+           "The symmetrised graph of a directed neighbour CSR (ItemCF's offsets, indices, "
+           "similarities).")
+      .def_readonly("num_items", &CooccurrenceGraph::num_items)
+      .def_property_readonly("offsets", [](py::object self) { return view_numpy(self.cast<const CooccurrenceGraph&>().offsets, self); })
+      .def_property_readonly("neighbours", [](py::object self) { return view_numpy(self.cast<const CooccurrenceGraph&>().neighbours, self); })
+      .def_property_readonly("weights", [](py::object self) { return view_numpy(self.cast<const CooccurrenceGraph&>().weights, self); })
+      .def("edge_weight_stats", [](const CooccurrenceGraph& g, const Array<int32_t>& items,
+                                   const Array<int64_t>& begin, const Array<int64_t>& end,
+                                   const Array<int32_t>& candidates) {
+             auto it = to_vector(items, "items");
+             auto b = to_vector(begin, "begin");
+             auto e = to_vector(end, "end");
+             if (b.size() != e.size()) throw InputError("edge_weight_stats: begin and end differ in length");
+             for (size_t r = 0; r < e.size(); ++r)
+               if (b[r] < 0 || b[r] > e[r] || e[r] > static_cast<int64_t>(it.size()))
+                 throw InputError("edge_weight_stats: history " + std::to_string(r) +
+                                  " has an invalid begin/end range");
+             const int64_t rows = static_cast<int64_t>(e.size());
+             if (candidates.ndim() != 2 || candidates.shape(0) != rows)
+               throw InputError("edge_weight_stats: candidates must be [histories, width]");
+             const int64_t width = candidates.shape(1);
+             py::array_t<float> out({rows, width, static_cast<int64_t>(kEdgeStats)});
+             float* data = out.mutable_data();
+             const int32_t* cand = candidates.data();
+             {
+               py::gil_scoped_release release;
+               edge_weight_stats(g, HistoryBatch{it.data(), b.data(), e.data(), rows}, cand,
+                                 width, data);
+             }
+             return out;
+           },
+           py::arg("items"), py::arg("begin"), py::arg("end"), py::arg("candidates"),
+           "[histories, width, 4] float32: mean, count, max and std of weight{h, c} over the "
+           "distinct history items h with an edge to candidate c (-1: empty slot; all 0 without "
+           "an edge).");
 
   py::class_<SessionKNNConfig>(m, "SessionKNNConfig")
       .def(py::init<>())
