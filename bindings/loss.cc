@@ -169,7 +169,7 @@ void bind_loss(py::module_& m) {
              return config.cast<loss::ContrastiveConfig>();
            }),
            "Options as keywords (kind, temperature, scale, margin, symmetric, same_space, "
-           "queue_capacity); the others keep the C++ defaults.")
+           "queue_capacity, decoupled); the others keep the C++ defaults.")
       .def("validate", &loss::ContrastiveConfig::validate,
            "ValueError naming the first option out of range.")
       .def_readwrite("kind", &loss::ContrastiveConfig::kind)
@@ -178,7 +178,10 @@ void bind_loss(py::module_& m) {
       .def_readwrite("margin", &loss::ContrastiveConfig::margin)
       .def_readwrite("symmetric", &loss::ContrastiveConfig::symmetric)
       .def_readwrite("same_space", &loss::ContrastiveConfig::same_space)
-      .def_readwrite("queue_capacity", &loss::ContrastiveConfig::queue_capacity);
+      .def_readwrite("queue_capacity", &loss::ContrastiveConfig::queue_capacity)
+      .def_readwrite("decoupled", &loss::ContrastiveConfig::decoupled,
+                     "[] or the four weights lambda1..lambda4 of the KDD Cup 2023 decoupled "
+                     "loss (Eq. 6): L(a, p), L(p, a), L(a, p; same space), L(p, a; same space).");
 
   py::class_<loss::ContrastiveObjective>(m, "ContrastiveObjective")
       .def(py::init<const loss::ContrastiveConfig&, int64_t>(), py::arg("config"), py::arg("dim"))

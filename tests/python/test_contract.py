@@ -178,3 +178,9 @@ class TestTextContrastive(RecommenderContractMixin):
     make = staticmethod(lambda: sr.models.TextContrastive(
         vocab_size=300, dim=16, layers=1, heads=2, ffn_dim=32, max_tokens=32, epochs=1,
         queue_capacity=32, momentum=0.9))
+
+
+class TestLangEmb(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.LangEmb(
+        vocab_size=300, dim=16, layers=1, heads=2, ffn_dim=32, max_tokens=32, epochs=1,
+        queue_capacity=32))

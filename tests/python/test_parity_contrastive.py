@@ -193,3 +193,46 @@ def test_objective_owns_its_queues(batch):
     with pytest.raises(ValueError):
         _core.ContrastiveConfig(temprature=0.1)
     assert _core.ContrastiveObjective(_core.ContrastiveConfig(), D).get_state() == {}
+
+
+@pytest.mark.parametrize("lam", [(0.45, 0.3, 0.125, 0.125), (0.5, 0.5, 0.0, 0.0),
+                                 (0.0, 0.0, 0.0, 1.0)])
+def test_decoupled_objective_matches_torch(batch, lam):
+    """ContrastiveConfig(decoupled=...): KDD Cup 2023 Eq. 6 with any four weights, each term
+    against its own space's queue, -> the torch four-term reference (loss, per-example losses,
+    gradients). Unequal lambda1/lambda2 cannot be written as symmetric calls."""
+    scale, margin = 10.0, 0.35
+    config = _core.ContrastiveConfig(kind="arccon", scale=scale, margin=margin,
+                                     queue_capacity=8, decoupled=list(lam))
+    objective = _core.ContrastiveObjective(config, D)
+    reads_anchors, reads_positives = lam[1] > 0 or lam[2] > 0, lam[0] > 0 or lam[3] > 0
+    assert (objective.anchor_queue is not None) == reads_anchors
+    assert (objective.positive_queue is not None) == reads_positives
+    rows_each = min(QA, QP)
+    objective.enqueue(anchor_keys=batch["anchor_queue"][:rows_each],
+                      positive_keys=batch["positive_queue"][:rows_each])
+    loss, da, dp = objective.forward_backward(batch["a"], batch["p"], batch["weights"])
+
+    t = torch_inputs(batch)
+    s_, t_, w = t["a"], t["p"], t["weights"]
+    qs, qt = t["anchor_queue"][:rows_each], t["positive_queue"][:rows_each]
+    terms = [torch_direction(s_, t_, t_, qt, scale, margin),  # L(x_s, x_t)
+             torch_direction(t_, s_, s_, qs, scale, margin),  # L(x_t, x_s)
+             torch_direction(s_, t_, s_, qs, scale, margin),  # L(x_s, x_s)
+             torch_direction(t_, s_, t_, qt, scale, margin)]  # L(x_t, x_t)
+    rows = sum(lam_k * term for lam_k, term in zip(lam, terms))
+    total = (w * rows).sum() / w.sum()
+    total.backward()
+    close(loss, total, "decoupled loss")
+    close(objective.example_losses, rows, "decoupled per-example losses")
+    close(da, s_.grad, "decoupled d sessions")
+    close(dp, t_.grad, "decoupled d targets")
+
+
+def test_decoupled_config_is_checked():
+    for bad in ([0.5, 0.5], [0.5, -0.1, 0.3, 0.3], [0.0, 0.0, 0.0, 0.0],
+                [float("nan"), 0.3, 0.3, 0.3]):
+        with pytest.raises(ValueError, match="decoupled"):
+            _core.ContrastiveConfig(decoupled=bad).validate()
+    with pytest.raises(ValueError, match="symmetric"):
+        _core.ContrastiveConfig(decoupled=[0.35, 0.35, 0.15, 0.15], symmetric=True).validate()

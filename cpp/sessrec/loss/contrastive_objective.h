@@ -48,7 +48,13 @@ struct ContrastiveConfig {
   bool symmetric = false;      // mean of a -> p and p -> a
   bool same_space = false;     // negatives from the anchors' own space
   int64_t queue_capacity = 0;  // rows per queue; 0: in-batch negatives only
+  // The KDD Cup 2023 paper's decoupled loss (Eq. 6, loss/contrastive.h): four weights
+  // lambda1..lambda4 of L(a, p), L(p, a), L(a, p; same space), L(p, a; same space), each term
+  // with its own negatives' queue (two queues in all: the anchors' and the positives' space).
+  // Empty: one term, as symmetric / same_space say (they must stay false when this is set).
+  std::vector<float> decoupled;
 
+  bool is_decoupled() const { return !decoupled.empty(); }
   void validate() const;
 };
 
@@ -71,9 +77,12 @@ class ContrastiveObjective : public PairObjective {
   MemoryQueue* positive_queue() { return positive_queue_ ? &*positive_queue_ : nullptr; }
 
  private:
+  float decoupled_forward_backward(const float* a, const float* p, int64_t B, int64_t D,
+                                   const float* weights, float* da, float* dp);
   ContrastiveConfig config_;
   int64_t dim_;
   std::optional<MemoryQueue> anchor_queue_, positive_queue_;
+  std::vector<float> term_da_, term_dp_, term_losses_;  // decoupled: one term's gradients
 };
 
 // The one place that maps a configuration to a pair objective.

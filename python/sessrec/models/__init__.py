@@ -3,6 +3,7 @@
 from .alterrec import AlterRec
 from .base import Recommender, ScorerView, load
 from .item_cf import ItemCF
+from .lang_emb import LangEmb
 from .neural import NeuralRecommender
 from .sequence_models import GRU4Rec, MeanPool, NFRec, SASRec, TextOnly
 from .popularity import POP
@@ -26,5 +27,6 @@ __all__ = [
     "NFRec",
     "AlterRec",
     "TextContrastive",
+    "LangEmb",
     "ScorerView",
 ]

@@ -53,7 +53,15 @@ class TextContrastive(Recommender):
     ``positions``, ``pooling`` (default "mean" here), ``pool_layer`` (:mod:`.text_encoder`),
     ``text_field``.
     Objective: ``objective`` ("infonce" or "arccon"), ``temperature``, ``scale``, ``margin``
-    (radians), ``symmetric``, ``same_space``, ``queue_capacity``, ``momentum``.
+    (radians), ``symmetric``, ``same_space``, ``decoupled`` (None, or the four weights of the
+    KDD Cup 2023 decoupled loss, Eq. 6: L(sessions, items), L(items, sessions), the same with
+    negatives from the anchors' own space; see :class:`LangEmb`), ``queue_capacity``,
+    ``momentum``.
+    Start: ``init_weights`` (an HDF5 parameter file, :meth:`export_parameters`' layout or
+    another tool's, read by :func:`.parameter_groups.import_parameters`) and ``init_names``
+    (None: every dataset named like an encoder parameter; a pattern; or a dict of file names to
+    parameter names) set the encoder's starting weights before training; the token embedding
+    fits only when the file was made with the same vocabulary size.
     Training: ``epochs``, ``batch_size`` (pairs per step), ``lr``, ``weight_decay``,
     ``max_len`` (history items per example), ``patience``, ``metric``, ``seed``, ``threads``.
     """
@@ -70,6 +78,7 @@ class TextContrastive(Recommender):
         margin: float = _OBJECTIVE.margin,
         symmetric: bool = _OBJECTIVE.symmetric,
         same_space: bool = _OBJECTIVE.same_space,
+        decoupled: Optional[tuple] = None,
         queue_capacity: int = _OBJECTIVE.queue_capacity,
         momentum: float = 0.0,
         epochs: int = 10,
@@ -81,11 +90,17 @@ class TextContrastive(Recommender):
         metric: str = "NDCG@20",
         seed: int = 0,
         threads: Optional[int] = None,
+        init_weights: Optional[str] = None,
+        init_names=None,
         **encoder,
     ):
         unknown = sorted(set(encoder) - set(ENCODER_OPTIONS))
         if unknown:
-            raise TypeError(f"unknown TextContrastive parameters {unknown}")
+            raise TypeError(f"unknown {type(self).__name__} parameters {unknown}")
+        if decoupled is not None:
+            decoupled = [float(x) for x in decoupled]
+        if init_weights is not None:
+            init_weights = str(init_weights)
         params = dict(locals())
         for key in ("self", "__class__", "encoder", "unknown"):
             params.pop(key, None)
@@ -110,7 +125,7 @@ class TextContrastive(Recommender):
         c = _core.ContrastiveConfig(
             kind=p["objective"], temperature=p["temperature"], scale=p["scale"],
             margin=p["margin"], symmetric=p["symmetric"], same_space=p["same_space"],
-            queue_capacity=p["queue_capacity"])
+            queue_capacity=p["queue_capacity"], decoupled=list(p.get("decoupled") or []))
         c.validate()
         return c
 
@@ -144,12 +159,28 @@ class TextContrastive(Recommender):
             return
         p = self.params
         self.catalog = train.catalog
-        self._tokenizer = Tokenizer.train(train.catalog, field=p["text_field"],
-                                          vocab_size=p["vocab_size"],
+        texts = self._item_texts(train.catalog)
+        self._tokenizer = Tokenizer.train(texts, vocab_size=p["vocab_size"],
                                           special_tokens=SPECIAL_TOKENS, seed=p["seed"])
-        offsets, ids = self._tokenizer.encode_catalog(train.catalog, field=p["text_field"])
+        offsets, ids = self._tokenizer.encode_catalog(texts)
         self._items = (np.asarray(offsets, dtype=np.int64), np.asarray(ids, dtype=np.int32))
-        self._build()
+        encoder = None
+        if p.get("init_weights") is not None:
+            from .parameter_groups import import_parameters
+
+            options = {k: p[k] for k in ENCODER_OPTIONS}
+            encoder = make_text_encoder(self._tokenizer.vocab_size, normalize=False,
+                                        seed=p["seed"], **options)
+            import_parameters(encoder, p["init_weights"], p.get("init_names"), strict=False)
+        self._build(encoder)
+
+    def _item_texts(self, catalog) -> list:
+        """One string per catalogue item: the ``text_field``."""
+        fields = catalog.text_fields()
+        field = self.params["text_field"]
+        if field not in fields:
+            raise KeyError(f"the catalogue has no text field {field!r}; its fields are {fields}")
+        return list(catalog.text(field))
 
     def _get_weights(self) -> dict:
         return self._core.encoder.get_parameters()
