@@ -8,6 +8,7 @@
 #include "sessrec/models/gru4rec.h"
 #include "sessrec/models/mean_pool.h"
 #include "sessrec/models/sasrec.h"
+#include "sessrec/models/side_info_gru.h"
 #include "sessrec/models/text_contrastive.h"
 #include "sessrec/models/text_encoder.h"
 #include "sessrec/nn/optimizer.h"
@@ -276,6 +277,31 @@ void bind_models(py::module_& m) {
            py::arg("max_len") = 50, py::arg("dropout") = 0.2f, py::arg("seed") = 0,
            py::arg("loss") = "ce", py::arg("num_negatives") = 256, py::arg("sampler") = "uniform",
            py::arg("temperature") = 1.0f, py::arg("tower") = py::none());
+
+  // SideInfoGRU: item_codes is [num_items, F] int32 flattened row-major (each item's row in each
+  // side table, 0 = missing); field_names and field_sizes (rows per table) of the F side fields.
+  py::class_<SideInfoGRU, SequenceModel, std::shared_ptr<SideInfoGRU>>(m, "SideInfoGRU")
+      .def(py::init([](int64_t num_items, const std::vector<std::string>& field_names,
+                       const std::vector<int64_t>& field_sizes, const Array<int32_t>& item_codes,
+                       int64_t dim, int64_t hidden, bool residual, int64_t max_len, float dropout,
+                       uint64_t seed, const std::string& loss, int64_t num_negatives,
+                       const std::string& sampler, float temperature, const py::object& tower) {
+             SideInfoGRUConfig c{base_config(num_items, dim, max_len, dropout, seed, loss,
+                                             num_negatives, sampler, temperature, tower),
+                                 hidden, residual, field_names, field_sizes,
+                                 to_vector(item_codes, "item_codes")};
+             if (c.base.tower.kind != "id")
+               throw InputError("SideInfoGRU: items are free ID embeddings; no item tower");
+             return std::make_shared<SideInfoGRU>(std::move(c));
+           }),
+           py::arg("num_items"), py::arg("field_names"), py::arg("field_sizes"),
+           py::arg("item_codes"), py::arg("dim") = 64, py::arg("hidden") = 64,
+           py::arg("residual") = true, py::arg("max_len") = 50, py::arg("dropout") = 0.2f,
+           py::arg("seed") = 0, py::arg("loss") = "ce", py::arg("num_negatives") = 256,
+           py::arg("sampler") = "uniform", py::arg("temperature") = 1.0f,
+           py::arg("tower") = py::none())
+      .def_property_readonly("num_fields", &SideInfoGRU::num_fields)
+      .def_property_readonly("residual", &SideInfoGRU::residual);
 
   py::class_<SASRec, SequenceModel, std::shared_ptr<SASRec>>(m, "SASRec")
       .def(py::init([](int64_t num_items, int64_t dim, int64_t layers, int64_t heads,

@@ -8,6 +8,7 @@ from .neural import NeuralRecommender
 from .sequence_models import GRU4Rec, MeanPool, NFRec, SASRec, TextOnly
 from .popularity import POP
 from .session_knn import SessionKNN
+from .side_info_gru import SideInfoGRU
 from .text_contrastive import TextContrastive
 
 VSKNN = SessionKNN
@@ -21,6 +22,7 @@ __all__ = [
     "VSKNN",
     "NeuralRecommender",
     "GRU4Rec",
+    "SideInfoGRU",
     "SASRec",
     "MeanPool",
     "TextOnly",
