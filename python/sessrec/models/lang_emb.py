@@ -22,7 +22,8 @@ The paper, quoted:
 What sessrec does, and where it reads the paper one way or departs from it:
 
 - Item text: every attribute of the item (each text field, then each categorical field's value;
-  ``attributes`` picks and orders them) joined by " [SEP] "; [SEP] is a user-defined symbol of
+  ``attributes`` picks and orders them; the loaders' joined field "text" is skipped when the
+  item has other text fields) joined by " [SEP] "; [SEP] is a user-defined symbol of
   the sentencepiece model trained on those texts, so it is one token.
 - One base encoder reads both the sessions' text (its items' texts, most recent last, each
   after [SEP], behind [CLS]) and the target items' text ("a pre-trained BERT model" encodes
@@ -78,7 +79,8 @@ class LangEmb(TextContrastive):
     ``objective="arccon"``, ``decoupled=(0.35, 0.35, 0.15, 0.15)``, ``momentum=0.999``,
     ``queue_capacity=16384``, ``pooling="mean"``, ``pool_layer=0``; and ``attributes``: the
     catalogue fields whose values make an item's text, in order (None: every text field, then
-    every categorical field). An item without any value gets an empty text and is still ranked
+    every categorical field; the field "text" is left out when the catalogue has other text
+    fields, because the loaders make it by joining them). An item without any value gets an empty text and is still ranked
     (its vector is the encoder's for [CLS] alone).
     """
 
@@ -108,7 +110,8 @@ class LangEmb(TextContrastive):
         text_fields, categorical = catalog.text_fields(), catalog.categorical_fields()
         names = self.params.get("attributes")
         if names is None:
-            names = list(text_fields) + list(categorical)
+            own = [f for f in text_fields if f != "text"]
+            names = (own or list(text_fields)) + list(categorical)
         if not names:
             raise ValueError("LangEmb: the catalogue has no text or categorical field to read; "
                              "an item's text is made of its attribute values")
