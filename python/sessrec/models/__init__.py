@@ -2,6 +2,7 @@
 
 from .alterrec import AlterRec
 from .base import Recommender, ScorerView, load
+from .fusion_rerank import FusionRerank
 from .item_cf import ItemCF
 from .lang_emb import LangEmb
 from .neural import NeuralRecommender
@@ -31,4 +32,5 @@ __all__ = [
     "TextContrastive",
     "LangEmb",
     "ScorerView",
+    "FusionRerank",
 ]
