@@ -184,3 +184,8 @@ class TestLangEmb(RecommenderContractMixin):
     make = staticmethod(lambda: sr.models.LangEmb(
         vocab_size=300, dim=16, layers=1, heads=2, ffn_dim=32, max_tokens=32, epochs=1,
         queue_capacity=32))
+
+
+class TestSideInfoGRU(RecommenderContractMixin):
+    make = staticmethod(lambda: sr.models.SideInfoGRU(dim=16, hidden=16, epochs=2, max_len=20,
+                                                      price_buckets=5))

@@ -127,6 +127,7 @@ class SideInfoGRU(NeuralRecommender):
         seen = np.asarray(train.train_counts) > 0
         codes, sizes, edges = [], [], {}
         for field in names:
+            rows = None
             if field in arrays:
                 values = arrays[field]
                 if values.ndim != 1 or len(values) != n:
@@ -145,12 +146,14 @@ class SideInfoGRU(NeuralRecommender):
                     raise ValueError(f"side_data[{field!r}] must hold integer codes or floats, "
                                      f"got dtype {values.dtype}")
             elif field in categorical:
-                values, kind = np.asarray(catalog.categorical(field)[0], dtype=np.int64), "categorical"
+                values, vocab = catalog.categorical(field)
+                values, kind = np.asarray(values, dtype=np.int64), "categorical"
+                rows = len(vocab) + 1  # a row per vocabulary entry, used or not, and missing
             else:
                 values, kind = np.asarray(catalog.numeric(field), dtype=np.float64), "numeric"
             if kind == "categorical":
                 codes.append((values + 1).astype(np.int32))
-                sizes.append(int(values.max(initial=-1)) + 2)
+                sizes.append(rows or int(values.max(initial=-1)) + 2)
             else:
                 edges[field] = quantile_edges(values.astype(np.float64), seen,
                                               self.params["price_buckets"])
