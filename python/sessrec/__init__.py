@@ -12,7 +12,7 @@ from .dataset import Dataset, SessionSet
 from .evaluation import compare, evaluate
 from .models import load
 from .models.training_log import TrainingDiverged
-from .plots import plot_alterrec_curves, plot_long_tail
+from .plots import plot_alterrec_curves, plot_feature_importances, plot_long_tail
 
 __version__ = "0.1.0"
 
@@ -66,6 +66,7 @@ __all__ = [
     "TrainingDiverged",
     "plot_long_tail",
     "plot_alterrec_curves",
+    "plot_feature_importances",
     "set_num_threads",
     "get_num_threads",
     "set_matmul_precision",

@@ -98,3 +98,41 @@ def plot_alterrec_curves(
     if path is not None:
         fig.savefig(path, dpi=120)
     return fig
+
+
+def plot_feature_importances(
+    model_or_importances,
+    top: int = 20,
+    kind: str = "gain",
+    path: Optional[str | Path] = None,
+    ax=None,
+    title: Optional[str] = None,
+):
+    """Horizontal bars of the ``top`` largest rerank feature importances, largest at the top.
+    Takes a fitted :class:`sessrec.models.FusionRerank` (its ranker's ``kind`` importances:
+    gain, weight, cover, total_gain, total_cover) or a pandas Series of importances. Returns
+    the figure; writes it to ``path`` when given."""
+    import matplotlib
+
+    if path is not None and ax is None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    if isinstance(model_or_importances, pd.Series):
+        importances = model_or_importances.sort_values(ascending=False)
+    else:
+        importances = model_or_importances.feature_importances(kind)
+    if len(importances) == 0:
+        raise ValueError("no feature importances to plot")
+    shown = importances.head(top)[::-1]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 1.2 + 0.3 * len(shown)))
+    else:
+        fig = ax.figure
+    ax.barh(shown.index, shown.to_numpy(), color="tab:blue")
+    ax.set_xlabel(importances.name or f"importance ({kind})")
+    ax.set_title(title or f"Rerank feature importances (top {len(shown)} of {len(importances)})")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

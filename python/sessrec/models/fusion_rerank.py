@@ -151,11 +151,6 @@ class FusionRerank(Recommender):
         if isinstance(retrievers, (Recommender, dict)) or len(retrievers) == 0:
             raise ValueError("FusionRerank needs a non-empty list of retrievers")
         specs = [_spec(r) for r in retrievers]
-        try:
-            json.dumps(specs)
-        except TypeError as e:
-            raise ValueError(f"retriever parameters must be JSON values (they are saved with the "
-                             f"model): {e}") from None
         check_k(top_m, "top_m")
         check_k(keep, "keep")
         if ranker not in RANKERS:
@@ -183,6 +178,11 @@ class FusionRerank(Recommender):
             graph_itemcf=graph_itemcf, refit_retrievers=refit_retrievers, seed=seed,
             threads=threads,
         )
+        try:
+            json.dumps(self.params)
+        except TypeError as e:
+            raise ValueError(f"FusionRerank's parameters, the retrievers' included, must be JSON "
+                             f"values (they are saved with the model): {e}") from None
         given = [r for r in retrievers if isinstance(r, Recommender)]
         self.retrievers: list[Recommender] = given if len(given) == len(specs) else \
             [_fresh(s) for s in specs]
