@@ -59,14 +59,16 @@ void check_gradients(int64_t fields, bool residual, float dropout) {
   std::fill_n(model.item_embedding().value.begin(), model.config().dim, 0.0f);  // padding row
   // forward_backward keeps the step counter, so every call draws the same dropout masks.
   auto loss = [&] {
-    const double L = model.forward_backward(store, w.begin.data(), w.end.data(), w.size(), false).loss;
+    const double L =
+        model.forward_backward(store, w.begin.data(), w.end.data(), w.size(), false).loss;
     model.params().zero_grad();
     return L;
   };
   model.params().zero_grad();
   model.forward_backward(store, w.begin.data(), w.end.data(), w.size(), false);
   std::vector<std::vector<float>> analytic;
-  for (nn::Parameter* p : model.params().all()) analytic.emplace_back(p->grad.begin(), p->grad.end());
+  for (nn::Parameter* p : model.params().all())
+    analytic.emplace_back(p->grad.begin(), p->grad.end());
   model.params().zero_grad();
   int checked = 0;
   for (size_t k = 0; k < model.params().all().size(); ++k) {
@@ -127,8 +129,10 @@ TEST(SideInfoGRU, WithoutSideFieldsOrResidualIsGRU4Rec) {
   const TrainingWindows w = make_training_windows(store, 4, false);
   nn::Adam opt_side, opt_gru;
   for (int step = 0; step < 3; ++step) {
-    const float a = side.train_step(store, w.begin.data(), w.end.data(), w.size(), false, opt_side).loss;
-    const float b = gru.train_step(store, w.begin.data(), w.end.data(), w.size(), false, opt_gru).loss;
+    const float a =
+        side.train_step(store, w.begin.data(), w.end.data(), w.size(), false, opt_side).loss;
+    const float b =
+        gru.train_step(store, w.begin.data(), w.end.data(), w.size(), false, opt_gru).loss;
     EXPECT_EQ(a, b) << "step " << step;
   }
   std::vector<int32_t> items = {1, 4, 2, 8};

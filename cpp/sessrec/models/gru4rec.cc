@@ -41,7 +41,7 @@ void GRU4Rec::forward(const SequenceBatch& batch, bool training, uint64_t step) 
   // One dropout key per call site and step: reproducible masks, independent of threads.
   uint64_t site = 0;
   auto key = [&] { return mix64(mix64(config_.seed ^ 0xD0) ^ mix64(step * 64 + site++)); };
-  nn::embedding_forward(emb_.data(), batch.input.data(), item_embedding_->data(), N, D);
+  input_forward(batch, emb_.data());
   nn::dropout_forward(emb_drop_.data(), emb_mask_.data(), emb_.data(), N * D, config_.dropout,
                       training, key());
   nn::linear_forward(x_proj_.data(), emb_drop_.data(), W_ih_->data(), b_ih_->data(), N, D, 3 * H);
@@ -52,7 +52,7 @@ void GRU4Rec::forward(const SequenceBatch& batch, bool training, uint64_t step) 
 
 void GRU4Rec::backward(const SequenceBatch& batch, const float* dout) {
   const int64_t B = batch.B, T = batch.T, D = config_.dim, H = hidden_, N = B * T;
-  nn::FloatBuffer&dh = dh_, &dx_proj = dx_proj_, &demb_drop = demb_drop_, &demb = demb_;
+  nn::FloatBuffer &dh = dh_, &dx_proj = dx_proj_, &demb_drop = demb_drop_, &demb = demb_;
   dh.assign(N * H, 0.0f);
   dx_proj.assign(N * 3 * H, 0.0f);
   demb_drop.assign(N * D, 0.0f);
@@ -64,7 +64,17 @@ void GRU4Rec::backward(const SequenceBatch& batch, const float* dout) {
   nn::linear_backward(demb_drop.data(), W_ih_->gradient(), b_ih_->gradient(), dx_proj.data(),
                       emb_drop_.data(), W_ih_->data(), N, D, 3 * H);
   nn::dropout_backward(demb.data(), demb_drop.data(), emb_mask_.data(), N * D);
-  nn::embedding_backward(item_embedding_->gradient(), demb.data(), batch.input.data(), N, D);
+  input_backward(batch, demb.data());
+}
+
+void GRU4Rec::input_forward(const SequenceBatch& batch, float* x) {
+  nn::embedding_forward(x, batch.input.data(), item_embedding_->data(), batch.B * batch.T,
+                        config_.dim);
+}
+
+void GRU4Rec::input_backward(const SequenceBatch& batch, const float* dx) {
+  const int64_t N = batch.B * batch.T;
+  nn::embedding_backward(item_embedding_->gradient(), dx, batch.input.data(), N, config_.dim);
   for (int64_t i = 0; i < N; ++i)
     if (batch.input[i] != 0) item_embedding_->touch_row(batch.input[i]);
 }

@@ -21,6 +21,14 @@ class GRU4Rec : public SequenceModel {
   void forward(const SequenceBatch& batch, bool training, uint64_t step) override;
   void backward(const SequenceBatch& batch, const float* dout) override;
   const float* output() const override { return out_.data(); }
+  // The GRU's input vectors x [B*T, dim] of a batch, zero at padding: here the item embeddings;
+  // a subclass may build them otherwise (SideInfoGRU fuses side information in).
+  virtual void input_forward(const SequenceBatch& batch, float* x);
+  // dx [B*T, dim]: the loss gradient of those inputs, to be added to the parameters' gradients.
+  virtual void input_backward(const SequenceBatch& batch, const float* dx);
+  // The input vectors of the last forward [B*T, dim], and its outputs to adjust in place.
+  const float* inputs() const { return emb_.data(); }
+  float* writable_output() { return out_.data(); }
 
  private:
   int64_t hidden_;

@@ -6,13 +6,16 @@
 // initial fused embeddings prior to the GRU layer. It is then added to the output of the GRU
 // layer to generate the final sequential representation."
 //
-// Shapes (B rows, T positions, N = B*T, D dim, H hidden, F side fields):
+// A GRU4Rec whose inputs are fused vectors, plus the residual. Shapes (B rows, T positions,
+// N = B*T, D dim, F side fields):
 //   fused[n]   = (E[item_n] + sum_f S_f[code_f(item_n)]) / (1 + F)     [N, D], 0 at padding
-//   h          = GRU(W_ih dropout(fused) + b_ih)                          [N, H]
-//   out[b, t]  = W_out h[b, t] + b_out  (+ mean of fused[b, s] over valid s <= t, if residual)
+//   out        = GRU4Rec's dense(GRU(dropout(fused)))                    [N, D]
+//   out[b, t] += mean of fused[b, s] over valid s <= t                   (if residual)
 // Each field f has its own table S_f [size_f, D]; row 0 is the "missing" value. The residual
 // mean is causal (positions s <= t), so that every position trained as a target sees only its
 // own history; at scoring time the last position's mean is over all of the last max_len items.
+// Without side fields and residual the model is GRU4Rec: same parameters, initial values and
+// dropout masks.
 //
 // What the output is scored against: the tied item ID embeddings E, as GRU4Rec does. The paper's
 // Figure 2 shows one "shared embedding lookup" for the input items; it says nothing of side
@@ -25,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "sessrec/models/sequence_model.h"
+#include "sessrec/models/gru4rec.h"
 
 namespace sessrec {
 
@@ -43,29 +46,25 @@ struct SideInfoGRUConfig {
   void validate() const;
 };
 
-class SideInfoGRU : public SequenceModel {
+class SideInfoGRU : public GRU4Rec {
  public:
   explicit SideInfoGRU(SideInfoGRUConfig config);
-  int64_t hidden() const { return hidden_; }
   int64_t num_fields() const { return static_cast<int64_t>(side_.size()); }
   bool residual() const { return residual_; }
 
  protected:
   void forward(const SequenceBatch& batch, bool training, uint64_t step) override;
   void backward(const SequenceBatch& batch, const float* dout) override;
-  const float* output() const override { return out_.data(); }
+  void input_forward(const SequenceBatch& batch, float* x) override;
+  void input_backward(const SequenceBatch& batch, const float* dx) override;
 
  private:
-  int64_t hidden_;
   bool residual_;
-  std::vector<int32_t> item_codes_;  // [num_items, F]
+  std::vector<int32_t> item_codes_;   // [num_items, F]
   std::vector<nn::Parameter*> side_;  // S_f
-  nn::Parameter *W_ih_, *b_ih_, *W_hh_, *b_hh_, *W_out_, *b_out_;
-  // Per-batch activations.
-  nn::FloatBuffer fused_, fused_mask_, fused_drop_, x_proj_, h_, gates_, hn_, out_;
   std::vector<float> inverse_count_;  // [N] 1 / (valid positions <= t), 0 at padding
-  // Backward workspaces.
-  nn::FloatBuffer dh_, dx_proj_, dfused_drop_, dfused_;
+  // dfused: the residual's gradient of the fused vectors (backward), then the whole gradient.
+  nn::FloatBuffer dfused_;
 };
 
 }  // namespace sessrec
