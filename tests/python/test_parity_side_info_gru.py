@@ -10,23 +10,21 @@ from sessrec import _core
 
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
-from torch_reference import full_softmax_loss, padded_batch  # noqa: E402
+from torch_reference import TorchGRU4Rec, full_softmax_loss, padded_batch  # noqa: E402
 
 
-class TorchSideInfoGRU(nn.Module):
-    """The KDD Cup 2023 GRU written directly in torch: fused = mean(item, side embeddings),
-    GRU, dense, plus the causal mean of the fused vectors when ``residual``."""
+class TorchSideInfoGRU(TorchGRU4Rec):
+    """The KDD Cup 2023 GRU written directly in torch on TorchGRU4Rec's layers: fused =
+    mean(item, side embeddings), GRU, dense, plus the causal mean of the fused vectors when
+    ``residual``."""
 
     def __init__(self, num_items, codes, sizes, names, dim, hidden, residual):
-        super().__init__()
-        self.item_embedding = nn.Embedding(num_items + 1, dim, padding_idx=0)
+        super().__init__(num_items, dim=dim, hidden=hidden)
         self.side = nn.ModuleList(nn.Embedding(s, dim) for s in sizes)
         self.names, self.residual = names, residual
         # codes of item id (index + 1); id 0 (padding) never reaches the side tables
         padded = np.vstack([np.zeros((1, len(sizes)), np.int64), codes.astype(np.int64)])
         self.codes = torch.from_numpy(padded)
-        self.gru = nn.GRU(dim, hidden, batch_first=True)
-        self.dense = nn.Linear(hidden, dim)
 
     def forward(self, inputs):
         valid = (inputs > 0).unsqueeze(-1).float()
@@ -42,28 +40,13 @@ class TorchSideInfoGRU(nn.Module):
         return out
 
     def load_sessrec(self, params):
-        t = {k: torch.from_numpy(np.array(v)) for k, v in params.items()}
+        super().load_sessrec(params)
         with torch.no_grad():
-            self.item_embedding.weight.copy_(t["item_embedding"])
             for name, table in zip(self.names, self.side):
-                table.weight.copy_(t[f"side_embedding.{name}"])
-            self.gru.weight_ih_l0.copy_(t["gru.weight_ih"])
-            self.gru.bias_ih_l0.copy_(t["gru.bias_ih"].reshape(-1))
-            self.gru.weight_hh_l0.copy_(t["gru.weight_hh"])
-            self.gru.bias_hh_l0.copy_(t["gru.bias_hh"].reshape(-1))
-            self.dense.weight.copy_(t["dense.weight"])
-            self.dense.bias.copy_(t["dense.bias"].reshape(-1))
+                table.weight.copy_(torch.from_numpy(np.array(params[f"side_embedding.{name}"])))
 
     def sessrec_gradients(self):
-        grads = {
-            "item_embedding": self.item_embedding.weight.grad,
-            "gru.weight_ih": self.gru.weight_ih_l0.grad,
-            "gru.bias_ih": self.gru.bias_ih_l0.grad,
-            "gru.weight_hh": self.gru.weight_hh_l0.grad,
-            "gru.bias_hh": self.gru.bias_hh_l0.grad,
-            "dense.weight": self.dense.weight.grad,
-            "dense.bias": self.dense.bias.grad,
-        }
+        grads = super().sessrec_gradients()
         for name, table in zip(self.names, self.side):
             grads[f"side_embedding.{name}"] = table.weight.grad
         return grads
