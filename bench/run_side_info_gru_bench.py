@@ -38,6 +38,8 @@ VARIANTS = {
         "GRU4Rec": ("GRU4Rec", {}),
         "SideInfoGRU, no side info": ("SideInfoGRU", dict(side_fields=[])),
         "SideInfoGRU, price": ("SideInfoGRU", dict(side_fields=["price"])),
+        "SideInfoGRU, price, no residual": ("SideInfoGRU",
+                                            dict(side_fields=["price"], residual=False)),
     },
     "synthetic": {
         "GRU4Rec": ("GRU4Rec", {}),
@@ -91,7 +93,9 @@ def report(path: Path) -> str:
     lines = ["| variant | seeds | " + " | ".join(f"test {m}" for m in METRICS)
              + " | best valid NDCG@20 | epochs trained (best) | s/epoch |",
              "|---|---|" + "---|" * (len(METRICS) + 3)]
-    for variant in dict.fromkeys(r["variant"] for r in rows):
+    order = list(VARIANTS[rows[0]["dataset"]]) if rows else []
+    present = dict.fromkeys(r["variant"] for r in rows)
+    for variant in [v for v in order if v in present] + [v for v in present if v not in order]:
         runs = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["seed"])
 
         def cell(values):
