@@ -114,7 +114,7 @@ class FusionRerank(Recommender):
     out-of-fold ranker rows; ``objective``, ``num_rounds``, ``early_stopping_rounds``,
     ``learning_rate``, ``max_depth`` the XGBoost ranker; ``recent_share`` the hot features'
     recent window; ``pagerank_damping``, ``betweenness_exact_max_nodes``,
-    ``betweenness_cutoff``, ``katz_attenuation`` the graph features
+    ``betweenness_sample``, ``katz_attenuation`` the graph features
     (:mod:`sessrec.rerank.graph`); ``graph_itemcf`` the ItemCF parameters of the co-occurrence
     graph when no retriever is an ItemCF (otherwise the first ItemCF retriever's graph is used);
     ``refit_retrievers``; ``seed``; ``threads``.
@@ -140,8 +140,8 @@ class FusionRerank(Recommender):
         max_depth: int = 6,
         recent_share: float = 0.1,
         pagerank_damping: float = 0.85,
-        betweenness_exact_max_nodes: int = 5000,
-        betweenness_cutoff: float = 3.0,
+        betweenness_exact_max_nodes: int = 2000,
+        betweenness_sample: int = 200,
         katz_attenuation: float = 0.5,
         graph_itemcf: Optional[dict] = None,
         refit_retrievers: bool = True,
@@ -174,7 +174,7 @@ class FusionRerank(Recommender):
             early_stopping_rounds=early_stopping_rounds, learning_rate=learning_rate,
             max_depth=max_depth, recent_share=recent_share, pagerank_damping=pagerank_damping,
             betweenness_exact_max_nodes=betweenness_exact_max_nodes,
-            betweenness_cutoff=betweenness_cutoff, katz_attenuation=katz_attenuation,
+            betweenness_sample=betweenness_sample, katz_attenuation=katz_attenuation,
             graph_itemcf=graph_itemcf, refit_retrievers=refit_retrievers, seed=seed,
             threads=threads,
         )
@@ -261,7 +261,8 @@ class FusionRerank(Recommender):
         return ItemTable.build(
             train, graph, recent_share=p["recent_share"], pagerank_damping=p["pagerank_damping"],
             betweenness_exact_max_nodes=p["betweenness_exact_max_nodes"],
-            betweenness_cutoff=p["betweenness_cutoff"], katz_attenuation=p["katz_attenuation"])
+            betweenness_sample=p["betweenness_sample"], katz_attenuation=p["katz_attenuation"],
+            seed=p["seed"])
 
     def _candidates(self, retrievers, items, begin, end, with_full=False, progress=False,
                     desc="candidates"):
