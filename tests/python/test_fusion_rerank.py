@@ -310,8 +310,9 @@ def test_retriever_features_variant_has_only_retriever_columns(small_split):
                                    features="retriever", **CHEAP).fit(train, progress=False)
     assert model.feature_names == ["itemcf_score", "itemcf_rank", "pop_score", "pop_rank",
                                    "fused_score", "fused_rank"]
-    assert list(model.timings_.index) == ["retrievers", "item_features", "out_of_fold_rows",
-                                          "ranker"]
+    # No hot or graph columns are computed for it.
+    assert model.item_table is None
+    assert list(model.timings_.index) == ["retrievers", "out_of_fold_rows", "ranker"]
 
 
 def test_given_fitted_retrievers_are_used_and_checked(small_split):

@@ -203,7 +203,8 @@ class FusionRerank(Recommender):
     def fit(self, train: SessionSet, valid: Optional[SessionSet] = None,
             progress: bool = True) -> "FusionRerank":
         """Fit the retrievers on ``train`` (``valid`` goes to their ``fit``, for the neural
-        models' early stopping), build the item table, and, with a ranker, the out-of-fold rows
+        models' early stopping), build the item table (hot and graph columns: only for the ranker
+        with ``features="all"``), and, with a ranker, the out-of-fold rows
         and the ranker. ``timings_`` holds the seconds of each stage."""
         if not isinstance(train, SessionSet):
             raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
@@ -220,9 +221,10 @@ class FusionRerank(Recommender):
         else:
             self._check_given_retrievers(train)
         timings["retrievers"] = time.perf_counter() - start
-        start = time.perf_counter()
-        self.item_table = self._item_table(train, self.retrievers)
-        timings["item_features"] = time.perf_counter() - start
+        if self._uses_item_table:
+            start = time.perf_counter()
+            self.item_table = self._item_table(train, self.retrievers)
+            timings["item_features"] = time.perf_counter() - start
         self.catalog = train.catalog
         if p["ranker"] is not None:
             start = time.perf_counter()
@@ -247,6 +249,11 @@ class FusionRerank(Recommender):
                 raise ValueError(f"retriever {i} ({self.retriever_labels[i]}) was fitted on a "
                                  f"different catalogue ({len(r.catalog)} items; the training "
                                  f"part has {train.num_items})")
+
+    @property
+    def _uses_item_table(self) -> bool:
+        """Only the ranker with all features reads the hot and graph columns."""
+        return self.params["ranker"] is not None and self.params["features"] == "all"
 
     def _item_table(self, train: SessionSet, retrievers) -> ItemTable:
         """Hot and graph columns from ``train``; the graph is the first ItemCF retriever's, or
@@ -295,7 +302,7 @@ class FusionRerank(Recommender):
                          counts=fit_part.train_counts)
             retrievers = [_fit_retriever(_fresh(s), fit_part, valid, False)
                           for s in p["retrievers"]]
-            table = self._item_table(fit_part, retrievers)
+            table = self._item_table(fit_part, retrievers) if self._uses_item_table else None
             ex = held.examples()
             if len(ex) == 0:
                 continue
@@ -423,12 +430,14 @@ class FusionRerank(Recommender):
     # ---------------------------------------------------------------------------- save/load
     def _state(self):
         """``retriever{i}/``: each retriever's state (the base class's save hook); ``items/``:
-        the item table (hot and graph columns, the co-occurrence graph); ``ranker/``: the
+        the item table (hot and graph columns, the co-occurrence graph; with ``features="all"``
+        only); ``ranker/``: the
         XGBoost model (JSON bytes) and its best iteration."""
         arrays = {}
         for i, r in enumerate(self.retrievers):
             arrays.update({f"retriever{i}/{k}": v for k, v in r._state().items()})
-        arrays.update({f"items/{k}": v for k, v in self.item_table.arrays().items()})
+        if self.item_table is not None:
+            arrays.update({f"items/{k}": v for k, v in self.item_table.arrays().items()})
         if self.booster is not None:
             raw = self.booster.save_raw(raw_format="json")
             arrays["ranker/model"] = np.frombuffer(bytes(raw), dtype=np.uint8).copy()
@@ -446,8 +455,10 @@ class FusionRerank(Recommender):
             r.catalog = self.catalog
             r._set_state(part)  # the Recommender load hook, as sessrec.load does
             self.retrievers.append(r)
-        self.item_table = ItemTable.from_arrays(
-            {k[6:]: v for k, v in arrays.items() if k.startswith("items/")}, len(self.catalog))
+        if self._uses_item_table:
+            self.item_table = ItemTable.from_arrays(
+                {k[6:]: v for k, v in arrays.items() if k.startswith("items/")},
+                len(self.catalog))
         if self.params["ranker"] is not None:
             import xgboost as xgb
 
