@@ -21,7 +21,7 @@ Stages (each a module of :mod:`sessrec.rerank`):
 3. the ranker, trained on rows that no retriever saw: the training sessions are cut into
    ``folds`` folds (the paper: "Through a five-fold cross-validation method, the data was
    partitioned into training and validation sets. [...] The validation set not only served for
-   evaluating the model's performance but also facilitated training set generation during the
+   evaluating the model’s performance but also facilitated training set generation during the
    reranking stage."). For each fold, fresh copies of the retrievers (and the ItemCF graph and
    the item counts) are fitted on the other folds, and the fold's sessions (their last position
    with ``ranker_targets="last"``, as the paper's validation, or every position) get candidates

@@ -1,6 +1,6 @@
 """Candidate generation and product fusion (Zhang et al. 2023, §2.2: "To combine the scores
-from the retrieval methods, we multiply them together, represented as $y_i = \\prod_{t=1}^3
-y_t$ , where $y_t$ is the score for each retrieval method. From the fused scores, we select the
+from the retrieval methods, we multiply them together, represented as  $y_i = \\prod_{t=1}^3
+y_t$ , where  $y_t$  is the score for each retrieval method. From the fused scores, we select the
 top 120 items as the preliminary retrieval results.").
 
 For every history each retriever scores the whole catalogue; the candidates are the union of
