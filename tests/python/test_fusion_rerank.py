@@ -315,6 +315,24 @@ def test_retriever_features_variant_has_only_retriever_columns(small_split):
     assert list(model.timings_.index) == ["retrievers", "out_of_fold_rows", "ranker"]
 
 
+def test_shared_ranker_rows_serve_both_gbdt_variants(small_split):
+    train, _, test = small_split
+    cf = sr.models.ItemCF(top_n=50).fit(train)
+    common = dict(retrievers=[cf, sr.models.POP().fit(train)], refit_retrievers=False, **CHEAP)
+    full = sr.models.FusionRerank(features="all", **common)
+    rows = full.out_of_fold_rows(train)
+    assert rows["feature_names"] == full.feature_names
+    full.fit(train, rows=rows, progress=False)
+    assert "out_of_fold_rows" not in full.timings_.index
+    lean = sr.models.FusionRerank(features="retriever", **common).fit(train, rows=rows,
+                                                                       progress=False)
+    again = sr.models.FusionRerank(features="retriever", **common).fit(train, progress=False)
+    histories = test.histories()[:30]
+    np.testing.assert_array_equal(lean.score(histories), again.score(histories))
+    with pytest.raises(ValueError, match="lack the features"):
+        full.fit(train, rows=again.out_of_fold_rows(train))
+
+
 def test_given_fitted_retrievers_are_used_and_checked(small_split):
     train, _, test = small_split
     cf = sr.models.ItemCF(top_n=50).fit(train)

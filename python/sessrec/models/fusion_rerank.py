@@ -201,11 +201,14 @@ class FusionRerank(Recommender):
 
     # ------------------------------------------------------------------------------ fitting
     def fit(self, train: SessionSet, valid: Optional[SessionSet] = None,
-            progress: bool = True) -> "FusionRerank":
+            progress: bool = True, rows: Optional[dict] = None) -> "FusionRerank":
         """Fit the retrievers on ``train`` (``valid`` goes to their ``fit``, for the neural
         models' early stopping), build the item table (hot and graph columns: only for the ranker
-        with ``features="all"``), and, with a ranker, the out-of-fold rows
-        and the ranker. ``timings_`` holds the seconds of each stage."""
+        with ``features="all"``), and, with a ranker, the out-of-fold rows and the ranker.
+        ``rows``: ranker rows from :meth:`out_of_fold_rows` of a model with the same retrievers
+        and candidate settings, reused instead of computed (their columns are picked by name, so
+        rows built with ``features="all"`` serve ``features="retriever"`` too). ``timings_``
+        holds the seconds of each stage."""
         if not isinstance(train, SessionSet):
             raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
         if train.sessions.num_events == 0:
@@ -227,9 +230,12 @@ class FusionRerank(Recommender):
             timings["item_features"] = time.perf_counter() - start
         self.catalog = train.catalog
         if p["ranker"] is not None:
-            start = time.perf_counter()
-            rows = self.out_of_fold_rows(train, valid, progress)
-            timings["out_of_fold_rows"] = time.perf_counter() - start
+            if rows is None:
+                start = time.perf_counter()
+                rows = self.out_of_fold_rows(train, valid, progress)
+                timings["out_of_fold_rows"] = time.perf_counter() - start
+            else:
+                rows = self._select_columns(rows)
             start = time.perf_counter()
             self._fit_ranker(rows)
             timings["ranker"] = time.perf_counter() - start
@@ -282,7 +288,7 @@ class FusionRerank(Recommender):
                          progress: bool = False) -> dict:
         """The ranker's rows: for each fold, retrievers fitted on the other folds give the
         fold's sessions their candidates and features. Returns a dict with ``features``
-        (float32 [rows, features]), ``label`` (1 for the target), ``group`` (rows per example),
+        (float32 [rows, features]), ``feature_names``, ``label`` (1 for the target), ``group`` (rows per example),
         ``fold`` (per example), ``candidates`` (item per row), ``targets`` and ``histories``
         (per example, as item index arrays), keeping only examples whose target is a
         candidate."""
@@ -331,7 +337,21 @@ class FusionRerank(Recommender):
         out = {key: np.concatenate([part[key] for part in parts])
                for key in ("features", "label", "group", "fold", "candidates", "targets")}
         out["histories"] = [h for part in parts for h in part["histories"]]
+        out["feature_names"] = list(self.feature_names)
         return out
+
+    def _select_columns(self, rows: dict) -> dict:
+        """``rows`` with the feature columns of this model, in its order."""
+        names = list(rows.get("feature_names", ()))
+        missing = [n for n in self.feature_names if n not in names]
+        if missing:
+            raise ValueError(f"the given ranker rows lack the features {missing[:4]}; build them "
+                             f"with out_of_fold_rows of a model with the same retrievers and "
+                             f"features='all'")
+        picked = dict(rows)
+        picked["features"] = rows["features"][:, [names.index(n) for n in self.feature_names]]
+        picked["feature_names"] = list(self.feature_names)
+        return picked
 
     def _fit_ranker(self, rows: dict) -> None:
         import xgboost as xgb
