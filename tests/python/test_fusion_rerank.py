@@ -185,6 +185,18 @@ def test_graph_centralities_match_igraph_and_numpy():
     assert (two["betweenness"] >= 0).all() and two["betweenness"][4] == 0
 
 
+def test_sampled_betweenness_averages_to_the_exact_value():
+    rng = np.random.default_rng(5)
+    n = 30
+    offsets, indices, sims = random_graph(rng, n, 3)
+    g = _core.CooccurrenceGraph.from_neighbours(n, offsets, indices, sims)
+    exact = graph_centralities(g)["betweenness"]
+    mean = np.mean([graph_centralities(g, betweenness_exact_max_nodes=0, betweenness_sample=6,
+                                       seed=seed)["betweenness"] for seed in range(150)], axis=0)
+    assert abs(mean.sum() / exact.sum() - 1) < 0.05
+    assert np.corrcoef(mean, exact)[0, 1] > 0.97
+
+
 # -------------------------------------------------------------------------- product fusion
 def test_product_fusion_orders_candidates_first_by_product():
     ds = tiny_dataset()
@@ -278,6 +290,19 @@ def test_save_load_round_trip_reproduces_scores(fitted_all, small_split, tmp_pat
     product.save(tmp_path / "pf.h5")
     np.testing.assert_array_equal(sr.load(tmp_path / "pf.h5").score(histories),
                                   product.score(histories))
+
+
+def test_neural_retriever_fits_per_fold_and_round_trips(small_split, tmp_path):
+    train, valid, test = small_split
+    gru = dict(dim=16, hidden=16, epochs=2, max_len=20, seed=0)
+    model = sr.models.FusionRerank([sr.models.GRU4Rec(**gru), sr.models.ItemCF(top_n=50)],
+                                   **CHEAP).fit(train, valid, progress=False)
+    assert model.retrievers[0].epochs_done == 2
+    assert model.feature_names[:2] == ["gru4rec_score", "gru4rec_rank"]
+    model.save(tmp_path / "fr_gru.h5")
+    again = sr.load(tmp_path / "fr_gru.h5")
+    histories = test.histories()[:40]
+    np.testing.assert_array_equal(again.score(histories), model.score(histories))
 
 
 def test_pipeline_beats_the_worst_retriever(fitted_all, small_split):
