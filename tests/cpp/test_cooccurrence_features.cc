@@ -1,8 +1,8 @@
 // The co-occurrence graph and its edge-weight statistics against cases worked by hand.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
-#include <omp.h>
 
 #include "sessrec/errors.h"
 #include "sessrec/retrieval/cooccurrence_features.h"

@@ -136,7 +136,8 @@ void edge_weight_stats(const CooccurrenceGraph& graph, const HistoryBatch& histo
         stats[kEdgeMean] = static_cast<float>(mean);
         stats[kEdgeCount] = static_cast<float>(count);
         stats[kEdgeMax] = static_cast<float>(max);
-        stats[kEdgeStd] = static_cast<float>(std::sqrt(std::max(0.0, sum_sq / count - mean * mean)));
+        stats[kEdgeStd] =
+            static_cast<float>(std::sqrt(std::max(0.0, sum_sq / count - mean * mean)));
       }
     }
   }
