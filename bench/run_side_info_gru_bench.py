@@ -64,6 +64,27 @@ def test_metrics(model, part) -> dict:
     return {m: float(table.loc[("overall", "all"), m]) for m in METRICS}
 
 
+def metrics_from_ranks(ranks: np.ndarray) -> dict:
+    """Hits@20, NDCG@20 and MRR@100 of 1-based target ranks (one relevant item per example)."""
+    return {"Hits@20": float(np.mean(ranks <= 20)),
+            "NDCG@20": float(np.mean(np.where(ranks <= 20, 1 / np.log2(ranks + 1), 0))),
+            "MRR@100": float(np.mean(np.where(ranks <= 100, 1 / ranks, 0))), "examples": len(ranks)}
+
+
+def by_unseen_history(model, train, test, max_len: int) -> dict:
+    """Test metrics split by whether the history (its last ``max_len`` items, what the model
+    reads) holds an item never seen in training: such an item's ID embedding is untrained, its
+    side rows are not."""
+    ranks = model.rank(test, progress=False)
+    ex = test.examples()
+    begin, end = np.asarray(ex.begin), np.asarray(ex.end)
+    unseen = np.asarray(train.train_counts)[np.asarray(test.sessions.items)] == 0
+    before = np.concatenate([[0], np.cumsum(unseen)])
+    holds = before[end] - before[np.maximum(begin, end - max_len)] > 0
+    return {"history holds an unseen item": metrics_from_ranks(ranks[holds]),
+            "history all seen": metrics_from_ranks(ranks[~holds])}
+
+
 def run(dataset: str, variant: str, seed: int, epochs: int, threads: int, parts) -> dict:
     train, valid, test = parts
     class_name, extra = VARIANTS[dataset][variant]
@@ -82,6 +103,7 @@ def run(dataset: str, variant: str, seed: int, epochs: int, threads: int, parts)
         side_sizes=getattr(model, "side_sizes_", None),
         train_seconds=seconds, seconds_per_epoch=float(history["seconds"].mean()),
         test=test_metrics(model, test),
+        test_by_history=by_unseen_history(model, train, test, COMMON["max_len"]),
         peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         load_average=Path("/proc/loadavg").read_text().split()[:3],
@@ -109,6 +131,17 @@ def report(path: Path) -> str:
             + ", ".join(f"{r['epochs_trained']} ({r['best_epoch']})" for r in runs)
             + f" | {np.mean([r['seconds_per_epoch'] for r in runs]):.1f} |"
         )
+    split = [r for r in rows if "test_by_history" in r]
+    if split:
+        lines += ["", "| variant | seeds | history | examples | test Hits@20 | test NDCG@20 | "
+                  "test MRR@100 |", "|---|---|---|---|---|---|---|"]
+        for variant in dict.fromkeys(r["variant"] for r in split):
+            runs = sorted((r for r in split if r["variant"] == variant), key=lambda r: r["seed"])
+            for part in runs[0]["test_by_history"]:
+                cells = [np.mean([r["test_by_history"][part][m] for r in runs]) for m in METRICS]
+                lines.append(f"| {variant} | {', '.join(str(r['seed']) for r in runs)} | {part} | "
+                             f"{runs[0]['test_by_history'][part]['examples']} | "
+                             + " | ".join(f"{c:.4f}" for c in cells) + " |")
     return "\n".join(lines)
 
 
