@@ -4,6 +4,7 @@
 #include "numpy_convert.h"
 #include "sessrec/eval/metrics.h"
 #include "sessrec/eval/ranking.h"
+#include "sessrec/eval/task_metrics.h"
 
 namespace sessrec::bindings {
 
@@ -121,6 +122,37 @@ void bind_eval(py::module_& m) {
           return to_numpy(rank_metric_values(parse_rank_metric(metric), to_vector(ranks, "ranks"), k));
         },
         py::arg("metric"), py::arg("ranks"), py::arg("k"));
+
+  // Classification and regression metrics of the UBM downstream tasks (eval/task_metrics.h).
+  m.def("classification_metrics",
+        [](const Array<double>& y_true, const Array<double>& y_score, double threshold) {
+          auto t = to_vector(y_true, "y_true"), s = to_vector(y_score, "y_score");
+          ClassificationMetrics r = classification_metrics(t, s, threshold);
+          py::dict out;
+          out["accuracy"] = r.accuracy;
+          out["auroc"] = r.auroc;
+          out["f1"] = r.f1;
+          out["cohen_kappa"] = r.cohen_kappa;
+          out["true_positives"] = r.confusion.true_positives;
+          out["false_positives"] = r.confusion.false_positives;
+          out["true_negatives"] = r.confusion.true_negatives;
+          out["false_negatives"] = r.confusion.false_negatives;
+          return out;
+        },
+        py::arg("y_true"), py::arg("y_score"), py::arg("threshold"));
+
+  m.def("regression_metrics",
+        [](const Array<double>& y_true, const Array<double>& y_pred) {
+          RegressionMetrics r =
+              regression_metrics(to_vector(y_true, "y_true"), to_vector(y_pred, "y_pred"));
+          py::dict out;
+          out["mae"] = r.mae;
+          out["mse"] = r.mse;
+          out["msle"] = r.msle;
+          out["r2"] = r.r2;
+          return out;
+        },
+        py::arg("y_true"), py::arg("y_pred"));
 }
 
 }  // namespace sessrec::bindings

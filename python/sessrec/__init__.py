@@ -13,6 +13,7 @@ from .evaluation import compare, evaluate
 from .models import load
 from .models.training_log import TrainingDiverged
 from .plots import plot_alterrec_curves, plot_feature_importances, plot_long_tail
+from .task_metrics import classification_metrics, regression_metrics
 
 __version__ = "0.1.0"
 
@@ -67,6 +68,8 @@ __all__ = [
     "plot_long_tail",
     "plot_alterrec_curves",
     "plot_feature_importances",
+    "classification_metrics",
+    "regression_metrics",
     "set_num_threads",
     "get_num_threads",
     "set_matmul_precision",
