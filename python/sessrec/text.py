@@ -151,3 +151,7 @@ def matrix_features(catalog, matrix, ids: Optional[Sequence] = None, dataset: st
             f"{catalog.id(int(missing[0]))!r}"
         )
     return out
+
+
+# UBM's interaction tokens build on Tokenizer (imported last: that module imports this one).
+from .text_interactions import InteractionTokenizer, InteractionTokens  # noqa: E402
