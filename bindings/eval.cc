@@ -4,6 +4,7 @@
 #include "numpy_convert.h"
 #include "sessrec/eval/metrics.h"
 #include "sessrec/eval/ranking.h"
+#include "sessrec/eval/representation.h"
 #include "sessrec/eval/task_metrics.h"
 
 namespace sessrec::bindings {
@@ -153,6 +154,34 @@ void bind_eval(py::module_& m) {
           return out;
         },
         py::arg("y_true"), py::arg("y_pred"));
+
+  // Alignment and uniformity of representations (eval/representation.h).
+  m.def("alignment_uniformity",
+        [](const py::array_t<double, py::array::c_style | py::array::forcecast>& x,
+           const py::array_t<double, py::array::c_style | py::array::forcecast>& y, double alpha,
+           double t) {
+          if (x.ndim() != 2 || y.ndim() != 2)
+            throw InputError("alignment_uniformity: x and y must be 2-D [n, d] arrays, got " +
+                             std::to_string(x.ndim()) + " and " + std::to_string(y.ndim()) +
+                             " dimensions");
+          if (x.shape(0) != y.shape(0) || x.shape(1) != y.shape(1))
+            throw InputError("alignment_uniformity: x is [" + std::to_string(x.shape(0)) + ", " +
+                             std::to_string(x.shape(1)) + "] but y is [" +
+                             std::to_string(y.shape(0)) + ", " + std::to_string(y.shape(1)) +
+                             "]; rows of x and y must be positive pairs of the same width");
+          AlignmentUniformity r;
+          {
+            py::gil_scoped_release release;
+            r = alignment_uniformity(x.data(), y.data(), x.shape(0), x.shape(1), alpha, t);
+          }
+          py::dict out;
+          out["alignment"] = r.alignment;
+          out["uniformity"] = r.uniformity;
+          out["uniformity_x"] = r.uniformity_x;
+          out["uniformity_y"] = r.uniformity_y;
+          return out;
+        },
+        py::arg("x"), py::arg("y"), py::arg("alpha"), py::arg("t"));
 }
 
 }  // namespace sessrec::bindings

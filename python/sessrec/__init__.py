@@ -13,6 +13,7 @@ from .evaluation import compare, evaluate
 from .models import load
 from .models.training_log import TrainingDiverged
 from .plots import plot_alterrec_curves, plot_feature_importances, plot_long_tail
+from .representation import alignment_uniformity
 from .task_metrics import classification_metrics, regression_metrics
 
 __version__ = "0.1.0"
@@ -70,6 +71,7 @@ __all__ = [
     "plot_feature_importances",
     "classification_metrics",
     "regression_metrics",
+    "alignment_uniformity",
     "set_num_threads",
     "get_num_threads",
     "set_matmul_precision",
