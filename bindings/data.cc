@@ -8,6 +8,7 @@
 #include "sessrec/data/list_column.h"
 #include "sessrec/data/session_store.h"
 #include "sessrec/data/synthetic.h"
+#include "sessrec/data/task_labels.h"
 
 namespace sessrec::bindings {
 
@@ -232,6 +233,55 @@ void bind_data(py::module_& m) {
     if (with_text_lists) out["queries"] = to_py_list(data.queries);
     return out;
   }, py::arg("config"), py::arg("with_queries") = true);
+
+  // Labelled PIP / RLP examples of the UBM downstream tasks (data/task_labels.h).
+  auto task_examples_dict = [](TaskExamples&& examples) {
+    py::dict out;
+    out["session"] = to_numpy(std::move(examples.session));
+    out["begin"] = to_numpy(std::move(examples.begin));
+    out["end"] = to_numpy(std::move(examples.end));
+    out["label"] = to_numpy(std::move(examples.label));
+    return out;
+  };
+
+  py::class_<PurchaseIntentionConfig>(m, "PurchaseIntentionConfig")
+      .def(py::init<>())
+      .def_readwrite("max_interactions", &PurchaseIntentionConfig::max_interactions)
+      .def_readwrite("min_length", &PurchaseIntentionConfig::min_length)
+      .def_readwrite("oversample", &PurchaseIntentionConfig::oversample)
+      .def_readwrite("seed", &PurchaseIntentionConfig::seed);
+
+  py::class_<RemainingLengthConfig>(m, "RemainingLengthConfig")
+      .def(py::init<>())
+      .def_readwrite("max_interactions", &RemainingLengthConfig::max_interactions)
+      .def_readwrite("min_length", &RemainingLengthConfig::min_length)
+      .def_readwrite("min_remaining", &RemainingLengthConfig::min_remaining)
+      .def_readwrite("seed", &RemainingLengthConfig::seed);
+
+  m.def(
+      "purchase_intention_examples",
+      [task_examples_dict](const SessionStore& store, int8_t purchase_action,
+                           const PurchaseIntentionConfig& config) {
+        TaskExamples examples;
+        {
+          py::gil_scoped_release release;
+          examples = purchase_intention_examples(store, purchase_action, config);
+        }
+        return task_examples_dict(std::move(examples));
+      },
+      py::arg("store"), py::arg("purchase_action"), py::arg("config"));
+
+  m.def(
+      "remaining_length_examples",
+      [task_examples_dict](const SessionStore& store, const RemainingLengthConfig& config) {
+        TaskExamples examples;
+        {
+          py::gil_scoped_release release;
+          examples = remaining_length_examples(store, config);
+        }
+        return task_examples_dict(std::move(examples));
+      },
+      py::arg("store"), py::arg("config"));
 }
 
 }  // namespace sessrec::bindings

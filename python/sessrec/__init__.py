@@ -7,7 +7,7 @@
     print(sr.evaluate(model, test, k=(10, 20)))
 """
 
-from . import _core, datasets, models, text
+from . import _core, datasets, models, tasks, text
 from .dataset import Dataset, SessionSet
 from .evaluation import compare, evaluate
 from .models import load
@@ -59,6 +59,7 @@ def get_num_threads() -> int:
 __all__ = [
     "datasets",
     "models",
+    "tasks",
     "text",
     "Dataset",
     "SessionSet",

@@ -1,0 +1,6 @@
+"""Downstream tasks of the UBM paper (Li et al. 2024): labelled examples for purchase intention
+prediction (PIP) and remaining length prediction (RLP), built in C++."""
+
+from .labels import pip_examples, rlp_examples
+
+__all__ = ["pip_examples", "rlp_examples"]
