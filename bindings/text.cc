@@ -56,7 +56,7 @@ void bind_interaction_tokens(py::module_& m) {
   m.def(
       "interaction_item_text",
       [](const py::list& fields, int64_t num_items, const InteractionConfig& config) {
-        // Each field: (offsets, ids, marker_id, is_title). The converted arrays live in `keep`.
+        // Each field: (offsets, ids, marker_id, is_title); keep_* hold the converted arrays.
         std::vector<Array<int64_t>> keep_offsets;
         std::vector<Array<int32_t>> keep_ids;
         std::vector<ItemField> core;

@@ -131,8 +131,8 @@ class InteractionTokenizer:
     :class:`InteractionTokens` in C++. Fields: ``title_field`` (default "title", else the first
     text field other than the loaders' joined "text", else "text"), ``category_field``
     (default a text or categorical field named "category" in any case, else none),
-    ``attributes`` (default the other text fields, without the joined "text" when there are
-    others, and every categorical field), each read as text. ``action_tokens`` maps action
+    ``attributes`` (default the other text fields but the loaders' joined "text", then every
+    categorical field), each read as text. ``action_tokens`` maps action
     names to ACTION_TOKENS, extending ACTION_ALIASES.
     """
 
@@ -213,9 +213,8 @@ class InteractionTokenizer:
                 raise ValueError(f"InteractionTokenizer: {taken} already serve as the title or "
                                  "the category; leave them out of attributes")
         else:
-            others = [f for f in text if f not in (title, category)]
-            if len(others) > 1 or (others and title is not None):
-                others = [f for f in others if f != "text"]  # the loaders' joined field
+            # "text" is the loaders' join of the other text fields (or the title itself).
+            others = [f for f in text if f not in (title, category, "text")]
             attributes = others + [f for f in categorical if f != category]
         fields = [(title, TITLE_TOKEN)] if title is not None else []
         if category is not None:
@@ -247,6 +246,9 @@ class InteractionTokenizer:
         fields = self._resolve_fields(dataset.catalog)
         action_names = dataset.action_names if dataset.sessions.actions is not None else None
         self._action_ids_by_code(action_names, check_only=True)
+        if not fields and dataset.queries is None:
+            raise ValueError(f"{dataset.name}: no text or categorical field and no queries; an "
+                             "interaction's content is its item's text or its query")
         values = {name: self._field_values(dataset.catalog, name) for name, _ in fields}
         corpus = [v for column in values.values() for v in column]
         if dataset.queries is not None:

@@ -195,6 +195,10 @@ def test_bad_input_is_refused(ds):
     out = mapped.sessions(odd)
     add = np.flatnonzero(np.asarray(ds.sessions.actions)[out.events] == 2)
     assert (out.ids[out.token_offsets[add] + 1] == mapped.token_id("[ADD]")).all()
+    bare = sr.Dataset("bare", ds.sessions, sr._core.Catalog(ds.catalog.ids()),
+                      action_names=ds.action_names)
+    with pytest.raises(ValueError, match="bare: no text or categorical field and no queries"):
+        InteractionTokenizer().fit(bare)
     tok = InteractionTokenizer().fit(ds)
     with pytest.raises(ValueError, match="runs past the end of session 0"):
         tok.prefixes(ds, [0], [int(ds.sessions.offsets[1]) + 1])
@@ -202,3 +206,35 @@ def test_bad_input_is_refused(ds):
         tok.items([ds.num_items])
     with pytest.raises(TypeError, match="Dataset or SessionSet"):
         tok.sessions([[0, 1]])
+
+
+def test_fields_of_a_catalogue_with_category_and_attributes():
+    ids = ["a", "b", "c"]
+    catalog = sr._core.Catalog(ids)
+    titles = ["red ceramic mug", "blue tea cup", "garden hose"]
+    colors = ["red", "", "green"]
+    catalog.set_text("title", titles)
+    catalog.set_text("color", colors)
+    catalog.set_text("text", [f"{t} {c}".strip() for t, c in zip(titles, colors)])
+    catalog.set_categorical("Category", np.array([0, 0, 1], dtype=np.int32), ["kitchen", "garden"])
+    catalog.set_categorical("size", np.array([1, -1, 0], dtype=np.int32), ["small", "large"])
+    store = sr._core.SessionStore(np.array([0, 3]), np.array([0, 1, 2], dtype=np.int32),
+                                  num_items=3)
+    shop = sr.Dataset("shop", store, catalog)
+    tok = InteractionTokenizer(vocab_size=40).fit(shop)
+    assert tok.fields == [("title", "[TITLE]"), ("Category", "[CATEGORY]"),
+                          ("color", "[COLOR]"), ("size", "[SIZE]")]
+    enc, tid = tok.tokenizer.encode, tok.token_id
+    offsets, ids_ = tok.item_text
+    assert ids_[offsets[0]:offsets[1]].tolist() == (
+        [tid("[TITLE]")] + enc("red ceramic mug") + [tid("[CATEGORY]")] + enc("kitchen")
+        + [tid("[COLOR]")] + enc("red") + [tid("[SIZE]")] + enc("large"))
+    # Item 1 has no colour and no size: no marker for them.
+    assert ids_[offsets[1]:offsets[2]].tolist() == (
+        [tid("[TITLE]")] + enc("blue tea cup") + [tid("[CATEGORY]")] + enc("kitchen"))
+    chosen = InteractionTokenizer(vocab_size=40, title_field="text", category_field=None,
+                                  attributes=["size"]).fit(shop)
+    assert chosen.fields == [("text", "[TITLE]"), ("Category", "[CATEGORY]"), ("size", "[SIZE]")]
+    catalog.set_text("cls", titles)
+    with pytest.raises(ValueError, match="clash"):
+        InteractionTokenizer(vocab_size=40).fit(sr.Dataset("shop", store, catalog))
