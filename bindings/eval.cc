@@ -157,9 +157,7 @@ void bind_eval(py::module_& m) {
 
   // Alignment and uniformity of representations (eval/representation.h).
   m.def("alignment_uniformity",
-        [](const py::array_t<double, py::array::c_style | py::array::forcecast>& x,
-           const py::array_t<double, py::array::c_style | py::array::forcecast>& y, double alpha,
-           double t) {
+        [](const Array<double>& x, const Array<double>& y, double alpha, double t) {
           if (x.ndim() != 2 || y.ndim() != 2)
             throw InputError("alignment_uniformity: x and y must be 2-D [n, d] arrays, got " +
                              std::to_string(x.ndim()) + " and " + std::to_string(y.ndim()) +

@@ -3,8 +3,9 @@
 //
 // An example is a contiguous run of events [begin, end) of one session (CSR-style ranges into
 // the store, so an encoder reads the interactions straight from the store) and an integer label.
-// Examples come out ordered by session, then position. Both builders are deterministic for a
-// seed, whatever the thread count (each session draws from its own splitmix64 stream).
+// Examples come out ordered by session, then position (oversampled copies last). Both builders
+// are deterministic for a seed, whatever the thread count: each random draw comes from a
+// splitmix64 stream keyed by the seed and the session (random.h), never from a shared state.
 //
 // What the paper says (§4.1.1) and what it leaves open:
 // - Back-trace: "for each purchase in a session, we back-trace up to 32 interactions until a
