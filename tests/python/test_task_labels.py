@@ -33,6 +33,10 @@ def hand_store(with_actions=True):
     )
 
 
+def rows(table):
+    return list(table[["session", "begin", "end", "label"]].itertuples(index=False, name=None))
+
+
 def test_pip_on_hand_store():
     table = sr.tasks.pip_examples(hand_store(), purchase_action=B)
     assert list(table.columns) == ["session", "begin", "end", "length", "label"]
@@ -41,18 +45,20 @@ def test_pip_on_hand_store():
     # no buy: their last <= 32 interactions are negatives. Sessions 2 (3 long) and 5 (a buy with
     # nothing before it) give nothing.
     want = [(0, 0, 5, 1), (1, 12, 19, 0), (3, 28, 60, 1), (4, 62, 68, 0), (6, 77, 109, 0)]
-    assert list(table[["session", "begin", "end", "label"]].itertuples(index=False, name=None)) == want
+    assert rows(table) == want
     assert (table["length"] == table["end"] - table["begin"]).all()
     assert table["label"].dtype == np.int8
 
 
 def test_pip_limits_are_parameters():
-    table = sr.tasks.pip_examples(hand_store(), purchase_action=B, max_interactions=4, min_length=2)
+    table = sr.tasks.pip_examples(
+        hand_store(), purchase_action=B, max_interactions=4, min_length=2
+    )
     want = [
         (0, 1, 5, 1), (0, 6, 8, 1), (1, 15, 19, 0), (2, 19, 22, 0), (3, 56, 60, 1),
         (4, 64, 68, 0), (6, 105, 109, 0),
     ]
-    assert list(table[["session", "begin", "end", "label"]].itertuples(index=False, name=None)) == want
+    assert rows(table) == want
 
 
 def test_rlp_on_hand_store():
@@ -101,7 +107,7 @@ def test_pip_on_synthetic_matches_reference(synthetic, limits):
     table = sr.tasks.pip_examples(
         synthetic, max_interactions=max_interactions, min_length=min_length
     )  # "buy" resolved through the dataset's action names
-    got = list(table[["session", "begin", "end", "label"]].itertuples(index=False, name=None))
+    got = rows(table)
     assert got == reference_pip(synthetic.sessions, B, max_interactions, min_length)
     assert 0 < table["label"].sum() < len(table)
     # No input holds a purchase.
@@ -175,3 +181,27 @@ def test_errors():
         sr.tasks.rlp_examples(hand_store(), min_length=32)
     with pytest.raises(TypeError, match="Dataset, a SessionSet or a SessionStore"):
         sr.tasks.rlp_examples([[1, 2, 3]])
+
+
+def test_loaded_file_with_named_actions(tmp_path):
+    rows = ["session_id,item_id,timestamp,event"]
+    rows += [f"a,i{k},{k},view" for k in range(5)] + ["a,i9,5,purchase"]
+    rows += [f"b,i{k},{10 + k},view" for k in range(5)]
+    rows += ["c,i1,20,view", "c,i2,21,cart"]
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(rows) + "\n")
+    ds = sr.datasets.load_interactions(path, time_column="timestamp", action_column="event")
+    table = sr.tasks.pip_examples(ds, purchase_action="purchase")
+    by_id = {
+        ds.session_ids[s]: (length, label)
+        for s, length, label in table[["session", "length", "label"]].itertuples(index=False)
+    }
+    # a: five views before the purchase (positive); b: five views, no purchase (negative);
+    # c: two events, shorter than 5.
+    assert by_id == {"a": (5, 1), "b": (5, 0)}
+    names = r"\['cart', 'purchase', 'view'\]"
+    with pytest.raises(ValueError, match=r"'buy' is not one of the actions " + names):
+        sr.tasks.pip_examples(ds)
+    plain = sr.datasets.load_interactions(path, time_column="timestamp")
+    with pytest.raises(ValueError, match="no actions"):
+        sr.tasks.pip_examples(plain)
