@@ -31,8 +31,8 @@ def classification_metrics(y_true, y_score, threshold: float = 0.5) -> pd.Series
     neither a positive label nor a positive prediction.
 
     Raises ValueError for empty input, different lengths, NaN or infinite values, labels other
-    than 0 and 1, a single class in ``y_true`` (AUROC undefined), and labels and predictions
-    all of one same class (kappa undefined); the message names the array and index.
+    than 0 and 1, and a single class in ``y_true`` (the AUROC is undefined); the message names
+    the array and index.
     """
     values = _core.classification_metrics(
         _vector(y_true, "y_true"), _vector(y_score, "y_score"), float(threshold)

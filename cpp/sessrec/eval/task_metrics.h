@@ -4,9 +4,10 @@
 // "Mean Absolute Error (MAE), Mean Squared Error (MSE) and Mean Squared Log Error (MSLE)" and
 // "the R^2 score".
 //
-// Every function checks its input and throws InputError naming the function, the array and
-// the first bad index: empty input, arrays of different lengths, values that are not finite
-// (NaN or +-inf), binary labels other than exactly 0 and 1.
+// Every function over arrays checks them and throws InputError naming the function, the array
+// and the first bad index: empty input, arrays of different lengths, values that are not finite
+// (NaN or +-inf), binary labels other than exactly 0 and 1. The functions over a confusion
+// matrix refuse negative counts and an empty matrix.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -45,6 +46,7 @@ struct ClassificationMetrics {
   ConfusionMatrix confusion;
 };
 // All four at once (the AUROC uses the scores, the others the confusion matrix at threshold).
+// A single class in y_true is refused by the AUROC first, so kappa is always defined here.
 ClassificationMetrics classification_metrics(const std::vector<double>& y_true,
                                              const std::vector<double>& y_score, double threshold);
 
