@@ -41,6 +41,7 @@ void bind_io(py::module_& m);
 void bind_models(py::module_& m);
 void bind_text(py::module_& m);
 void bind_loss(py::module_& m);
+void bind_ubm(py::module_& m);
 }  // namespace sessrec::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -77,4 +78,5 @@ PYBIND11_MODULE(_core, m) {
   sessrec::bindings::bind_models(m);
   sessrec::bindings::bind_text(m);
   sessrec::bindings::bind_loss(m);
+  sessrec::bindings::bind_ubm(m);
 }

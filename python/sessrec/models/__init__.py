@@ -11,6 +11,7 @@ from .popularity import POP
 from .session_knn import SessionKNN
 from .side_info_gru import SideInfoGRU
 from .text_contrastive import TextContrastive
+from .ubm import UBM
 
 VSKNN = SessionKNN
 
@@ -33,4 +34,5 @@ __all__ = [
     "LangEmb",
     "ScorerView",
     "FusionRerank",
+    "UBM",
 ]
