@@ -41,7 +41,7 @@ InteractionSessions owned_sessions(const Array<int64_t>& session_offsets,
 
 py::tuple losses_tuple(const UBMModel::Losses& r) {
   return py::make_tuple(r.loss, py::make_tuple(r.parts[0], r.parts[1], r.parts[2], r.parts[3]),
-                        r.examples, r.gradient_norm);
+                        r.examples, r.gradient_norm, r.tokens);
 }
 
 }  // namespace
@@ -111,7 +111,7 @@ void bind_ubm(py::module_& m) {
           py::arg("session_offsets"), py::arg("token_offsets"), py::arg("ids"), py::arg("first"),
           py::arg("second"), py::arg("optimizer"),
           "One stage-1 step on the interaction pairs (first[k], second[k]): (loss, (l1, l2, l3, "
-          "l4), pairs, gradient norm).")
+          "l4), pairs, gradient norm, tokens encoded).")
       .def(
           "train_stage2",
           [](UBMModel& u, const Array<int64_t>& session_offsets,
@@ -128,7 +128,7 @@ void bind_ubm(py::module_& m) {
           py::arg("session_offsets"), py::arg("token_offsets"), py::arg("ids"), py::arg("rows"),
           py::arg("optimizer"),
           "One stage-2 step on the sessions `rows`: (loss, (l1, l2, l3, l4), sessions, gradient "
-          "norm).")
+          "norm, tokens encoded).")
       .def(
           "stage1_views",
           [](const UBMModel& u, const Array<int64_t>& session_offsets,

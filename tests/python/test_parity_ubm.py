@@ -159,7 +159,7 @@ def test_stage1_loss_and_gradients_match_torch(loss):
     N = len(first)
     assert len(offsets) - 1 == (4 if loss == 1 else 2) * N
     core.zero_grad()
-    ours, parts, _, _ = core.stage1_loss(offsets, views, N, training=False, backward=True)
+    ours, parts, _, _, _ = core.stage1_loss(offsets, views, N, training=False, backward=True)
     b = reference.interactions(offsets, views)
     theirs = info_nce(b[:2 * N], b[2 * N:]) if loss == 1 else info_nce(b[:N], b[N:2 * N])
     theirs.backward()
@@ -181,7 +181,7 @@ def test_stage2_loss_and_gradients_match_torch(loss):
     N = len(rows)
     assert len(vso) - 1 == 2 * N
     core.zero_grad()
-    ours, parts, _, _ = core.stage2_loss(vso, vto, vids, N, training=False, backward=True)
+    ours, parts, _, _, _ = core.stage2_loss(vso, vto, vids, N, training=False, backward=True)
     h = reference(vso, vto, vids)
     theirs = info_nce(h[:N], h[N:])
     theirs.backward()

@@ -43,6 +43,12 @@ def test_both_stages_lower_their_losses(ds, tokenizer):
     vectors = model.encode_sessions(ds)
     assert vectors.shape == (ds.sessions.num_sessions, 16)
     assert np.isfinite(vectors).all()
+    assert (h["tokens_per_s"] > 0).all()
+    # A session's vector does not depend on the others encoded with it (packed, chunked).
+    tokens = model.tokenizer.sessions(ds)
+    alone = model.core.encode_sessions(tokens.session_offsets, tokens.token_offsets, tokens.ids,
+                                       np.array([7, 3], dtype=np.int64))
+    np.testing.assert_allclose(alone, vectors[[7, 3]], rtol=1e-5, atol=1e-6)
 
 
 def test_stage1_leaves_the_session_encoder_alone(ds, tokenizer):

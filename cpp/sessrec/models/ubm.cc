@@ -144,12 +144,12 @@ void UBMModel::session_backward(const float* dout) {
 void UBMModel::encode_sessions(const InteractionSessionsView& all, const int64_t* rows, int64_t S,
                                float* out) {
   check_view(all);
-  const int64_t D = config_.session.dim, chunk = 256;
-  for (int64_t first = 0; first < S; first += chunk) {
-    const int64_t count = std::min(chunk, S - first);
+  const int64_t D = config_.session.dim;
+  for (int64_t first = 0; first < S;) {
     InteractionSessions part;
-    for (int64_t r = first; r < first + count; ++r) {
-      const int64_t s = rows[r];
+    int64_t r = first;
+    while (r < S && (r == first || static_cast<int64_t>(part.ids.size()) < kEncodeTokens)) {
+      const int64_t s = rows[r++];
       if (s < 0 || s >= all.sessions)
         throw InputError("UBM: session " + std::to_string(s) + " is outside the " +
                          std::to_string(all.sessions) + " sessions");
@@ -161,6 +161,7 @@ void UBMModel::encode_sessions(const InteractionSessionsView& all, const int64_t
       part.session_offsets.push_back(part.num_interactions());
     }
     session_forward(part, false, 0, out + first * D);
+    first = r;
   }
 }
 
@@ -213,6 +214,7 @@ UBMModel::Losses UBMModel::stage1_loss(const TokenLists& views, int64_t N, bool 
     result.parts[1] =
         pair_loss(out.data(), out.data() + N * D, g, backward ? g + N * D : nullptr, N);
   result.loss = result.parts[0] + result.parts[1];
+  result.tokens = encoder_->num_tokens();
   if (backward) encoder_->backward(grad.data());
   return result;
 }
@@ -313,6 +315,7 @@ UBMModel::Losses UBMModel::stage2_loss(const InteractionSessions& views, int64_t
     result.parts[3] =
         pair_loss(h.data(), h.data() + view * N * D, g, backward ? g + view * N * D : nullptr, N);
   result.loss = result.parts[2] + result.parts[3];
+  result.tokens = encoder_->num_tokens();
   if (backward) session_backward(grad.data());
   return result;
 }

@@ -84,6 +84,7 @@ class UBMModel {
     float loss = 0;                          // the sum of the active losses
     std::array<float, 4> parts{0, 0, 0, 0};  // l1..l4 (0 when off or not in the stage)
     int64_t examples = 0;                    // pairs (stage 1) or sessions (stage 2)
+    int64_t tokens = 0;                      // tokens through the interaction encoder (all views)
     float gradient_norm = 0;
   };
 
@@ -113,7 +114,8 @@ class UBMModel {
                        float* out);
   // dout [S, dim] -> parameter gradients (accumulate).
   void session_backward(const float* dout);
-  // Evaluation-mode session vectors [S, dim] of sessions rows[r] of `all`, in chunks.
+  // Evaluation-mode session vectors [S, dim] of sessions rows[r] of `all`, in chunks of about
+  // kEncodeTokens tokens (activations are kept per forward, so a chunk bounds the memory).
   void encode_sessions(const InteractionSessionsView& all, const int64_t* rows, int64_t S,
                        float* out);
 
@@ -128,6 +130,7 @@ class UBMModel {
   void set_steps(int64_t steps) { steps_ = steps; }
 
  private:
+  static constexpr int64_t kEncodeTokens = 16384;
   void check_view(const InteractionSessionsView& all) const;
   float pair_loss(const float* a, const float* p, float* da, float* dp, int64_t B) const;
   UBMConfig config_;

@@ -259,16 +259,16 @@ class UBM:
         epoch = self.epochs_done[k]
         order = units[np.random.default_rng([p["seed"], stage, epoch]).permutation(len(units))]
         restore = self._training_arrays()
-        sums, examples, start = np.zeros(5), 0, time.perf_counter()
+        sums, examples, tokens, start = np.zeros(5), 0, 0, time.perf_counter()
         bar = tqdm(starts, desc=f"UBM stage {stage} epoch {epoch + 1}", unit="batch",
                    disable=not progress, leave=False)
         for step, s in enumerate(bar, start=1):
             chosen = order[s:s + batch]
             if stage == 1:
-                loss, parts, n, _ = self._core.train_stage1(so, to, ids, chosen, chosen + 1,
-                                                            optimizer)
+                loss, parts, n, _, t = self._core.train_stage1(so, to, ids, chosen, chosen + 1,
+                                                               optimizer)
             else:
-                loss, parts, n, _ = self._core.train_stage2(so, to, ids, chosen, optimizer)
+                loss, parts, n, _, t = self._core.train_stage2(so, to, ids, chosen, optimizer)
             if not np.isfinite(loss):
                 bar.close()
                 self._set_training_arrays(restore)
@@ -277,16 +277,18 @@ class UBM:
                     f"{loss}); the model keeps its state from the start of that epoch")
             sums += n * np.array([loss, *parts])
             examples += n
+            tokens += t
             if progress:
                 bar.set_postfix(loss=f"{loss:.4f}", lr=f"{optimizer.current_lr:.2e}",
-                                per_s=f"{examples / max(time.perf_counter() - start, 1e-9):,.0f}")
+                                tokens_s=f"{tokens / max(time.perf_counter() - start, 1e-9):,.0f}")
         bar.close()
         seconds = time.perf_counter() - start
         self.epochs_done[k] += 1
         self.adam_steps[k] = optimizer.steps_taken
         means = sums / max(examples, 1)
         row = dict(stage=stage, epoch=self.epochs_done[k], loss=means[0], seconds=seconds,
-                   examples_per_s=examples / max(seconds, 1e-9))
+                   examples_per_s=examples / max(seconds, 1e-9),
+                   tokens_per_s=tokens / max(seconds, 1e-9))
         for j, name in enumerate(LOSS_NAMES):
             if (j < 2) == (stage == 1) and (j + 1) not in p["no_loss"]:
                 row[name] = means[1 + j]
