@@ -51,43 +51,45 @@ void bind_ubm(py::module_& m) {
       m, "UBMModel",
       "UBM's two-level encoder and its two contrastive pre-training stages "
       "(cpp/sessrec/models/ubm.h).");
-  ubm.def(py::init([](int64_t vocab_size, int64_t dim, int64_t heads, int64_t ffn_dim,
-                      int64_t interaction_layers, int64_t session_layers, int64_t max_tokens,
-                      int64_t max_interactions, bool post_ln, bool gelu, float dropout,
-                      float ln_eps, const std::string& positions, float temperature,
-                      std::vector<bool> losses, float mask_rate, float replace_mask,
-                      float replace_random, int32_t mask_id, std::vector<int32_t> protected_ids,
-                      std::vector<int32_t> action_ids, uint64_t seed) {
-            UBMConfig c;
-            c.interaction.vocab_size = vocab_size;
-            c.interaction.max_tokens = max_tokens;
-            c.interaction.blocks = nn::TransformerConfig{
-                interaction_layers, dim, heads, ffn_dim, post_ln, gelu, false, dropout, ln_eps};
-            c.interaction.positions = positions;
-            c.interaction.pooling = "cls";
-            c.interaction.seed = seed;
-            c.session = c.interaction.blocks;
-            c.session.layers = session_layers;
-            c.max_interactions = max_interactions;
-            c.temperature = temperature;
-            if (losses.size() != 4) throw InputError("UBM: losses must hold 4 flags (l1..l4)");
-            for (int k = 0; k < 4; ++k) c.losses[k] = losses[k];
-            c.masking.rate = mask_rate;
-            c.masking.replace_mask = replace_mask;
-            c.masking.replace_random = replace_random;
-            c.masking.mask_id = mask_id;
-            c.masking.protected_ids = std::move(protected_ids);
-            c.action_ids = std::move(action_ids);
-            c.seed = seed;
-            return std::make_shared<UBMModel>(std::move(c));
-          }),
-          py::kw_only(), py::arg("vocab_size"), py::arg("dim"), py::arg("heads"),
-          py::arg("ffn_dim"), py::arg("interaction_layers"), py::arg("session_layers"),
-          py::arg("max_tokens"), py::arg("max_interactions"), py::arg("post_ln"), py::arg("gelu"),
-          py::arg("dropout"), py::arg("ln_eps"), py::arg("positions"), py::arg("temperature"),
-          py::arg("losses"), py::arg("mask_rate"), py::arg("replace_mask"),
-          py::arg("replace_random"), py::arg("mask_id"), py::arg("protected_ids"),
-          py::arg("action_ids"), py::arg("seed"))
+  ubm.def(
+         py::init([](int64_t vocab_size, int64_t dim, int64_t heads, int64_t ffn_dim,
+                     int64_t interaction_layers, int64_t session_layers, int64_t max_tokens,
+                     int64_t max_interactions, bool post_ln, bool gelu, float dropout, float ln_eps,
+                     const std::string& positions, float temperature, bool positive_in_denominator,
+                     std::vector<bool> losses, float mask_rate, float replace_mask,
+                     float replace_random, int32_t mask_id, std::vector<int32_t> protected_ids,
+                     std::vector<int32_t> action_ids, uint64_t seed) {
+           UBMConfig c;
+           c.interaction.vocab_size = vocab_size;
+           c.interaction.max_tokens = max_tokens;
+           c.interaction.blocks = nn::TransformerConfig{
+               interaction_layers, dim, heads, ffn_dim, post_ln, gelu, false, dropout, ln_eps};
+           c.interaction.positions = positions;
+           c.interaction.pooling = "cls";
+           c.interaction.seed = seed;
+           c.session = c.interaction.blocks;
+           c.session.layers = session_layers;
+           c.max_interactions = max_interactions;
+           c.temperature = temperature;
+           c.positive_in_denominator = positive_in_denominator;
+           if (losses.size() != 4) throw InputError("UBM: losses must hold 4 flags (l1..l4)");
+           for (int k = 0; k < 4; ++k) c.losses[k] = losses[k];
+           c.masking.rate = mask_rate;
+           c.masking.replace_mask = replace_mask;
+           c.masking.replace_random = replace_random;
+           c.masking.mask_id = mask_id;
+           c.masking.protected_ids = std::move(protected_ids);
+           c.action_ids = std::move(action_ids);
+           c.seed = seed;
+           return std::make_shared<UBMModel>(std::move(c));
+         }),
+         py::kw_only(), py::arg("vocab_size"), py::arg("dim"), py::arg("heads"), py::arg("ffn_dim"),
+         py::arg("interaction_layers"), py::arg("session_layers"), py::arg("max_tokens"),
+         py::arg("max_interactions"), py::arg("post_ln"), py::arg("gelu"), py::arg("dropout"),
+         py::arg("ln_eps"), py::arg("positions"), py::arg("temperature"),
+         py::arg("positive_in_denominator"), py::arg("losses"), py::arg("mask_rate"),
+         py::arg("replace_mask"), py::arg("replace_random"), py::arg("mask_id"),
+         py::arg("protected_ids"), py::arg("action_ids"), py::arg("seed"))
       .def_property_readonly("dim", [](const UBMModel& u) { return u.config().session.dim; })
       .def_property("steps", &UBMModel::steps, &UBMModel::set_steps)
       .def_property_readonly("interaction_encoder", &UBMModel::interaction_encoder)

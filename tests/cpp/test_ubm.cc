@@ -1,8 +1,8 @@
 // UBM (models/ubm.h): finite-difference gradients of every parameter through l1 + l2 (stage 1)
-// and l3 + l4 (stage 2) at tiny sizes, with the views of one step fixed (float32 central
-// differences with the loose tolerance of test_text_encoder.cc; a temperature of 0.5 keeps the
-// loss smooth enough for them); the views themselves; determinism of a training step; refused
-// inputs.
+// and l3 + l4 (stage 2) at tiny sizes (also with the denominator as the paper prints it), with the
+// views of one step fixed (float32 central differences with the loose tolerance of
+// test_text_encoder.cc; a temperature of 0.5 keeps the loss smooth enough for them); the views
+// themselves; determinism of a training step; refused inputs.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -130,6 +130,23 @@ TEST(UBM, Stage2GradientsOfEveryParameter) {
     };
     check_gradients(model, loss, true, "stage 2");
   }
+}
+
+TEST(UBM, GradientsWithTheDenominatorAsPrinted) {  // the positive left out (Eq. 1-4)
+  UBMConfig c = tiny_config();
+  c.positive_in_denominator = false;
+  UBMModel model(c);
+  randomize(model);
+  const TokenLists v1 = model.stage1_views(all_sessions(), kFirst.data(), kSecond.data(), 4, 7);
+  check_gradients(
+      model,
+      [&](bool backward) { return double(model.stage1_loss(v1, 4, false, 7, backward).loss); },
+      false, "stage 1 negatives-only denominator");
+  const InteractionSessions v2 = model.stage2_views(all_sessions(), kRows.data(), 3, 7);
+  check_gradients(
+      model,
+      [&](bool backward) { return double(model.stage2_loss(v2, 3, false, 7, backward).loss); },
+      true, "stage 2 negatives-only denominator");
 }
 
 TEST(UBM, Stage2GradientsWithDropout) {

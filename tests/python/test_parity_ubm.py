@@ -1,7 +1,8 @@
 """Parity of UBM (cpp/sessrec/models/ubm.h) with PyTorch: the same weights in a PyTorch two-level
 model (an ``nn.TransformerEncoder`` over each interaction's tokens, its [CLS] output plus
 sinusoids into a second ``nn.TransformerEncoder``, mean over the session) give the same session
-vectors, and each of l1..l4 alone gives the same loss and the same gradient of every parameter,
+vectors, and each of l1..l4 alone (with the positive in InfoNCE's denominator, and for l1 and l4
+also without it, as the paper prints it) gives the same loss and the same gradient of every parameter,
 on the views (masks, swaps) that the C++ core draws for a fixed step. Dropout is off (its masks
 are hashes the reference cannot draw). Skipped when torch is not installed."""
 
@@ -19,12 +20,12 @@ MAX_TOKENS, MAX_INTERACTIONS, TAU, EPS = 6, 5, 0.2, 1e-5
 CLS, MASK, ACTIONS, MARKER = 1, 2, (3, 4), 5
 
 
-def make_core(losses):
+def make_core(losses, denominator="all"):
     return _core.UBMModel(
         vocab_size=VOCAB, dim=DIM, heads=HEADS, ffn_dim=FFN, interaction_layers=LAYERS,
         session_layers=SESSION_LAYERS, max_tokens=MAX_TOKENS, max_interactions=MAX_INTERACTIONS,
         post_ln=True, gelu=True, dropout=0.0, ln_eps=EPS, positions="learned", temperature=TAU,
-        losses=list(losses), mask_rate=0.4, replace_mask=0.5, replace_random=0.25,
+        positive_in_denominator=denominator == "all", losses=list(losses), mask_rate=0.4, replace_mask=0.5, replace_random=0.25,
         mask_id=MASK, protected_ids=[0, CLS, MASK, MARKER], action_ids=list(ACTIONS), seed=4)
 
 
@@ -90,11 +91,16 @@ class TorchUBM(nn.Module):
         return (o * w).sum(1) / w.sum(1)
 
 
-def info_nce(a, p):
+def info_nce(a, p, denominator):
     a = a / a.norm(dim=1, keepdim=True)
     p = p / p.norm(dim=1, keepdim=True)
     logits = a @ p.T / TAU
-    return nn.functional.cross_entropy(logits, torch.arange(len(a)))
+    if denominator == "all":
+        return nn.functional.cross_entropy(logits, torch.arange(len(a)))
+    # As Eq. 1-4 print it: the positive left out of the denominator.
+    eye = torch.eye(len(a), dtype=torch.bool)
+    negatives = logits.masked_fill(eye, float("-inf")).logsumexp(dim=1)
+    return (negatives - logits.diagonal()).mean()
 
 
 def names():
@@ -148,10 +154,10 @@ def test_session_vectors_match_torch():
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=2e-5)
 
 
-@pytest.mark.parametrize("loss", [1, 2])
-def test_stage1_loss_and_gradients_match_torch(loss):
+@pytest.mark.parametrize("loss,denominator", [(1, "all"), (2, "all"), (1, "negatives")])
+def test_stage1_loss_and_gradients_match_torch(loss, denominator):
     rng = np.random.default_rng(loss)
-    core = make_core([k == loss for k in (1, 2, 3, 4)])
+    core = make_core([k == loss for k in (1, 2, 3, 4)], denominator)
     reference, mapping = shared_weights(core, rng)
     so, to, ids = sessions(rng)
     first = np.array([0, 1, 3, 4, 5, 7, 8, 9, 11, 12], dtype=np.int64)
@@ -161,7 +167,8 @@ def test_stage1_loss_and_gradients_match_torch(loss):
     core.zero_grad()
     ours, parts, _, _, _ = core.stage1_loss(offsets, views, N, training=False, backward=True)
     b = reference.interactions(offsets, views)
-    theirs = info_nce(b[:2 * N], b[2 * N:]) if loss == 1 else info_nce(b[:N], b[N:2 * N])
+    theirs = (info_nce(b[:2 * N], b[2 * N:], denominator) if loss == 1
+              else info_nce(b[:N], b[N:2 * N], denominator))
     theirs.backward()
     assert ours == pytest.approx(float(theirs), rel=1e-4, abs=1e-5)
     assert parts[loss - 1] == pytest.approx(ours)
@@ -170,10 +177,10 @@ def test_stage1_loss_and_gradients_match_torch(loss):
     assert all(not np.any(v) for k, v in core.get_gradients().items() if k.startswith("session."))
 
 
-@pytest.mark.parametrize("loss", [3, 4])
-def test_stage2_loss_and_gradients_match_torch(loss):
+@pytest.mark.parametrize("loss,denominator", [(3, "all"), (4, "all"), (4, "negatives")])
+def test_stage2_loss_and_gradients_match_torch(loss, denominator):
     rng = np.random.default_rng(loss)
-    core = make_core([k == loss for k in (1, 2, 3, 4)])
+    core = make_core([k == loss for k in (1, 2, 3, 4)], denominator)
     reference, mapping = shared_weights(core, rng)
     so, to, ids = sessions(rng)
     rows = np.arange(len(so) - 1, dtype=np.int64)
@@ -183,7 +190,7 @@ def test_stage2_loss_and_gradients_match_torch(loss):
     core.zero_grad()
     ours, parts, _, _, _ = core.stage2_loss(vso, vto, vids, N, training=False, backward=True)
     h = reference(vso, vto, vids)
-    theirs = info_nce(h[:N], h[N:])
+    theirs = info_nce(h[:N], h[N:], denominator)
     theirs.backward()
     assert ours == pytest.approx(float(theirs), rel=1e-4, abs=1e-5)
     assert parts[loss - 1] == pytest.approx(ours)

@@ -109,6 +109,8 @@ def test_bad_input_is_refused(ds, tokenizer, tmp_path):
         make(tokenizer).pretrain(ds, stage=3)
     with pytest.raises(ValueError, match="no_loss"):
         UBM(no_loss=(5,))
+    with pytest.raises(ValueError, match="denominator"):
+        UBM(denominator="positives")
     with pytest.raises(ValueError, match="batch sizes >= 2"):
         UBM(stage1_batch_size=1)
     with pytest.raises(TypeError, match="Dataset"):

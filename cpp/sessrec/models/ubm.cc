@@ -6,6 +6,7 @@
 
 #include "sessrec/errors.h"
 #include "sessrec/loss/contrastive.h"
+#include "sessrec/loss/decoupled_info_nce.h"
 #include "sessrec/nn/positional.h"
 #include "sessrec/random.h"
 
@@ -76,6 +77,9 @@ void UBMModel::check_view(const InteractionSessionsView& all) const {
 }
 
 float UBMModel::pair_loss(const float* a, const float* p, float* da, float* dp, int64_t B) const {
+  if (!config_.positive_in_denominator)
+    return loss::decoupled_info_nce<float>(da, dp, a, p, B, config_.session.dim,
+                                           config_.temperature);
   return loss::info_nce<float>(nullptr, da, dp, a, p, nullptr, B, config_.session.dim, {},
                                config_.temperature);
 }

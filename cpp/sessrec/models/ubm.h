@@ -18,7 +18,8 @@
 // interactions swapped) and their masked copies s^{++} (action and text tokens masked):
 //   l3 = InfoNCE(h'(s), h'(s^+)),  l4 = InfoNCE(h'(s), h'(s^{++}))
 // InfoNCE (loss/contrastive.h): cosine / temperature, the other rows of the batch as negatives,
-// the mean over the rows. Each loss can be switched off (the paper's no_loss1..4 ablation); a
+// the mean over the rows (or, as the paper prints it, without the positive in the denominator:
+// loss/decoupled_info_nce.h). Each loss can be switched off (the paper's no_loss1..4 ablation); a
 // view no active loss reads is not built. Dropout is the model's own (on in training steps).
 //
 // Every augmentation and dropout mask is a hash of (seed, step, row): a step is deterministic
@@ -50,6 +51,9 @@ struct UBMConfig {
   MaskingConfig masking;
   std::vector<int32_t> action_ids;
   float temperature = 0.05f;
+  // true: the standard InfoNCE (loss/contrastive.h, the positive in the denominator, as SimCSE);
+  // false: the denominator as Eq. 1-4 print it, the negatives alone (loss/decoupled_info_nce.h).
+  bool positive_in_denominator = true;
   std::array<bool, 4> losses{true, true, true, true};  // l1..l4 on
   uint64_t seed = 0;
 

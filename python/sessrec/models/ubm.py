@@ -28,9 +28,11 @@ Where the paper is silent or ambiguous, and what sessrec does:
   Read with the text: l1 pairs each of the 2N interactions with its masked copy (b', b'^+),
   l2 each interaction with the next one (b'_k, b'^{++}_k), l3 each session with its reordered
   copy (h', h'^+) and l4 with its masked copy (h', h'^{++}).
-- The printed denominators sum over j != i (the positive left out); sessrec uses the standard
-  InfoNCE of SimCSE [12], whose denominator holds the positive too (loss/contrastive.h), and
-  the mean over the batch rather than the sum (the sum only rescales the gradient).
+- The printed denominators sum over j != i, the positive left out. ``denominator="all"`` (the
+  default) is the standard InfoNCE of SimCSE [12], which the paper builds on, with the positive
+  in the denominator (loss/contrastive.h); ``denominator="negatives"`` is the equations as
+  printed (loss/decoupled_info_nce.h). Either way the mean over the batch, not the sum (the sum
+  only rescales the gradient).
 - §3.3.2: "BERT masked 15% of the sentence tokens [...] 10% of them are replaced with '[MASK]'
   tokens, 5% are replaced with random tokens, and 5% are kept unchanged." The shares add to 20%;
   sessrec selects ``mask_rate`` = 15% of the maskable tokens and splits them 10:5:5, i.e.
@@ -84,7 +86,8 @@ class UBM:
     Sizes: ``dim`` (256), ``layers`` (interaction encoder, 4), ``session_layers`` (4),
     ``heads``, ``ffn_dim`` (None: 4 x dim), ``dropout`` (0.1, on in every pre-training step),
     ``ln_eps``, ``positions`` of the interaction encoder ("learned" or "sinusoidal").
-    Pre-training: ``temperature`` (0.05), ``no_loss`` (the losses switched off, e.g. ``(1,)``
+    Pre-training: ``temperature`` (0.05), ``denominator`` ("all": the positive in InfoNCE's
+    denominator; "negatives": as Eq. 1-4 print it), ``no_loss`` (the losses switched off, e.g. ``(1,)``
     for the paper's no_loss1), ``mask_rate``, ``replace_mask``, ``replace_random``,
     ``stage1_epochs``/``stage2_epochs`` (the length of each stage's schedule),
     ``stage1_batch_size`` (pairs, 512)/``stage2_batch_size`` (sessions, 128), ``lr`` (peak, 3e-5),
@@ -107,6 +110,7 @@ class UBM:
         ln_eps: float = 1e-12,
         positions: str = "learned",
         temperature: float = 0.05,
+        denominator: str = "all",
         no_loss: Sequence[int] = (),
         mask_rate: float = 0.15,
         replace_mask: float = 0.5,
@@ -131,13 +135,15 @@ class UBM:
         if min(stage1_epochs, stage2_epochs) < 1 or min(stage1_batch_size,
                                                          stage2_batch_size) < 2:
             raise ValueError("need stage epochs >= 1 and batch sizes >= 2 (in-batch negatives)")
+        if denominator not in ("all", "negatives"):
+            raise ValueError(f"denominator must be 'all' or 'negatives', got {denominator!r}")
         if not (0 <= warmup < 1) or not lr > 0:
             raise ValueError("need 0 <= warmup < 1 and lr > 0")
         self.params = dict(
             dim=int(dim), layers=int(layers), session_layers=int(session_layers),
             heads=int(heads), ffn_dim=int(ffn_dim if ffn_dim is not None else 4 * dim),
             dropout=float(dropout), ln_eps=float(ln_eps), positions=str(positions),
-            temperature=float(temperature), no_loss=no_loss, mask_rate=float(mask_rate),
+            temperature=float(temperature), denominator=denominator, no_loss=no_loss, mask_rate=float(mask_rate),
             replace_mask=float(replace_mask), replace_random=float(replace_random),
             stage1_epochs=int(stage1_epochs), stage2_epochs=int(stage2_epochs),
             stage1_batch_size=int(stage1_batch_size), stage2_batch_size=int(stage2_batch_size),
@@ -179,7 +185,7 @@ class UBM:
             max_tokens=t.params["max_tokens_per_interaction"],
             max_interactions=t.params["max_interactions"], post_ln=True, gelu=True,
             dropout=p["dropout"], ln_eps=p["ln_eps"], positions=p["positions"],
-            temperature=p["temperature"],
+            temperature=p["temperature"], positive_in_denominator=p["denominator"] == "all",
             losses=[k not in p["no_loss"] for k in (1, 2, 3, 4)], mask_rate=p["mask_rate"],
             replace_mask=p["replace_mask"], replace_random=p["replace_random"],
             mask_id=t.token_id("[MASK]"), protected_ids=protected, action_ids=actions,
