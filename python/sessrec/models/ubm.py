@@ -50,6 +50,11 @@ Where the paper is silent or ambiguous, and what sessrec does:
   its steps). Each stage has its own Adam (moments zeroed when the stage starts) and its own
   schedule: ``warmup`` of the stage's steps, then linear decay to 0 over
   ``stage<k>_epochs`` epochs.
+- Memory: a step keeps every activation of every view, about 100 KB per token at hidden 256
+  with 4 + 4 layers (some 21 x 256 floats per token per block, from the buffers of
+  nn/transformer.h; an estimate, not a measurement). The paper's stage-2 batch of 128 full
+  sessions (3 views x 32 interactions x 64 tokens) would take some 80 GB, its stage-1 batch of
+  512 pairs (4 views x 64 tokens) some 13 GB: on a small machine use smaller batches.
 - The interaction encoder is post-LN (BERT) with learned token positions, trained from scratch
   (the paper starts from a pre-trained BERT-mini; ``set_parameters`` or an HDF5 import can load
   one). The feed-forward width is 4 x hidden as in BERT.
@@ -62,6 +67,7 @@ counters, so a resumed run continues exactly as one uninterrupted run.
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Optional, Sequence
 
@@ -246,8 +252,10 @@ class UBM:
         if epochs <= 0:
             return self
         total = planned * len(starts)
+        # At least one warm-up step when warmup > 0, and at least one step of decay.
+        warmup_steps = min(math.ceil(p["warmup"] * total), total - 1)
         optimizer = _core.Adam(lr=p["lr"], weight_decay=p["weight_decay"], schedule="linear",
-                               warmup_steps=int(p["warmup"] * total), total_steps=total)
+                               warmup_steps=warmup_steps, total_steps=total)
         if self.adam_steps[k] == 0:
             self._core.reset_optimizer_state()
         optimizer.steps_taken = self.adam_steps[k]
