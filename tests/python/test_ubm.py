@@ -1,6 +1,6 @@
 """UBM pre-training (sessrec.models.UBM) on small synthetic data: both stages lower their losses,
-a resumed run equals an uninterrupted one bit for bit, save/load round-trips, session vectors,
-the no_loss ablation switches, bad input is refused."""
+a resumed run equals an uninterrupted one bit for bit, an interrupted epoch is undone, save/load
+round-trips, session vectors, the no_loss ablation switches, bad input is refused."""
 
 import numpy as np
 import pytest
@@ -123,3 +123,45 @@ def test_bad_input_is_refused(ds, tokenizer, tmp_path):
         UBM.load(bad)
     with pytest.raises(ValueError, match="dim"):
         make(tokenizer, dim=15, heads=2)._build()
+
+
+class _FailingCore:
+    """The core, except that its second training step raises (an interruption mid-epoch)."""
+
+    def __init__(self, core):
+        self.core, self.calls = core, 0
+
+    def train_stage2(self, *args):
+        self.calls += 1
+        if self.calls == 2:
+            raise KeyboardInterrupt
+        return self.core.train_stage2(*args)
+
+    @property
+    def steps(self):
+        return self.core.steps
+
+    @steps.setter
+    def steps(self, value):
+        self.core.steps = value
+
+    def __getattr__(self, name):
+        return getattr(self.core, name)
+
+
+def test_an_interrupted_epoch_leaves_the_model_as_it_was(ds, tokenizer):
+    model = make(tokenizer)
+    model._build()
+    before = model.core.get_parameters()
+    core = model.core
+    model._core = _FailingCore(core)
+    with pytest.raises(KeyboardInterrupt):
+        model.pretrain(ds, stage=2, progress=False)
+    model._core = core
+    assert core.steps == 0 and model.epochs_done == [0, 0] and len(model.history_) == 0
+    for name, value in core.get_parameters().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)
+    # and it then trains as a fresh model does
+    model.pretrain(ds, stage=2, progress=False)
+    fresh = make(tokenizer).pretrain(ds, stage=2, progress=False)
+    np.testing.assert_array_equal(model.history_["loss"], fresh.history_["loss"])

@@ -276,25 +276,30 @@ class UBM:
         sums, examples, tokens, start = np.zeros(5), 0, 0, time.perf_counter()
         bar = tqdm(starts, desc=f"UBM stage {stage} epoch {epoch + 1}", unit="batch",
                    disable=not progress, leave=False)
-        for step, s in enumerate(bar, start=1):
-            chosen = order[s:s + batch]
-            if stage == 1:
-                loss, parts, n, _, t = self._core.train_stage1(so, to, ids, chosen, chosen + 1,
-                                                               optimizer)
-            else:
-                loss, parts, n, _, t = self._core.train_stage2(so, to, ids, chosen, optimizer)
-            if not np.isfinite(loss):
-                bar.close()
-                self._set_training_arrays(restore)
-                raise TrainingDiverged(
-                    f"UBM: stage {stage} diverged in epoch {epoch + 1} at step {step} (loss "
-                    f"{loss}); the model keeps its state from the start of that epoch")
-            sums += n * np.array([loss, *parts])
-            examples += n
-            tokens += t
-            if progress:
-                bar.set_postfix(loss=f"{loss:.4f}", lr=f"{optimizer.current_lr:.2e}",
-                                tokens_s=f"{tokens / max(time.perf_counter() - start, 1e-9):,.0f}")
+        try:
+            for step, s in enumerate(bar, start=1):
+                chosen = order[s:s + batch]
+                if stage == 1:
+                    loss, parts, n, _, t = self._core.train_stage1(so, to, ids, chosen,
+                                                                   chosen + 1, optimizer)
+                else:
+                    loss, parts, n, _, t = self._core.train_stage2(so, to, ids, chosen,
+                                                                   optimizer)
+                if not np.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"UBM: stage {stage} diverged in epoch {epoch + 1} at step {step} (loss "
+                        f"{loss}); the model keeps its state from the start of that epoch")
+                sums += n * np.array([loss, *parts])
+                examples += n
+                tokens += t
+                if progress:
+                    rate = tokens / max(time.perf_counter() - start, 1e-9)
+                    bar.set_postfix(loss=f"{loss:.4f}", lr=f"{optimizer.current_lr:.2e}",
+                                    tokens_s=f"{rate:,.0f}")
+        except BaseException:  # divergence, Ctrl-C, bad input: back to the epoch's start
+            bar.close()
+            self._set_training_arrays(restore)
+            raise
         bar.close()
         seconds = time.perf_counter() - start
         self.epochs_done[k] += 1
