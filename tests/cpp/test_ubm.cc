@@ -223,6 +223,9 @@ TEST(UBM, RefusesBadInputsAndConfigurations) {
   EXPECT_THROW(model.stage1_views(all_sessions(), kFirst.data(), kSecond.data(), 1, 0), InputError);
   const std::vector<int64_t> bad_rows = {0, 3};
   EXPECT_THROW(model.stage2_views(all_sessions(), bad_rows.data(), 2, 0), InputError);
+  InteractionSessions torn = model.stage2_views(all_sessions(), kRows.data(), 3, 0);
+  torn.ids.pop_back();
+  EXPECT_THROW(model.stage2_loss(torn, 3, false, 0, false), InputError);
   UBMConfig too_short = tiny_config();
   too_short.max_interactions = 2;
   UBMModel short_model(too_short);

@@ -94,6 +94,9 @@ void UBMModel::session_forward(const InteractionSessions& sessions, bool trainin
   if (S <= 0) throw InputError("UBM: no sessions");
   if (sessions.session_offsets.front() != 0 || sessions.session_offsets.back() != I)
     throw InputError("UBM: session offsets must cover the interactions");
+  if (sessions.token_offsets.front() != 0 ||
+      sessions.token_offsets.back() != static_cast<int64_t>(sessions.ids.size()))
+    throw InputError("UBM: token offsets must start at 0 and end at the number of token IDs");
   for (int64_t s = 0; s < S; ++s) {
     const int64_t len = sessions.session_offsets[s + 1] - sessions.session_offsets[s];
     if (len <= 0) throw InputError("UBM: session " + std::to_string(s) + " has no interactions");
