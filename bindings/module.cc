@@ -42,6 +42,7 @@ void bind_models(py::module_& m);
 void bind_text(py::module_& m);
 void bind_loss(py::module_& m);
 void bind_ubm(py::module_& m);
+void bind_ubm_tasks(py::module_& m);
 }  // namespace sessrec::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -79,4 +80,5 @@ PYBIND11_MODULE(_core, m) {
   sessrec::bindings::bind_text(m);
   sessrec::bindings::bind_loss(m);
   sessrec::bindings::bind_ubm(m);
+  sessrec::bindings::bind_ubm_tasks(m);
 }
