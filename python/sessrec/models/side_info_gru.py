@@ -68,7 +68,13 @@ class SideInfoGRU(NeuralRecommender):
 
     After ``fit`` or ``load``: ``side_fields_`` (the fields used, in table order),
     ``side_sizes_`` (rows per table) and ``side_edges_`` (bucket edges per numeric field).
-    Unknown field names and arrays of the wrong length raise ValueError at ``fit``."""
+    Unknown field names and arrays of the wrong length raise ValueError at ``fit``.
+
+    Measured (bench/RESULTS.md, "SideInfoGRU (issue 11)"): side fields raise test NDCG@20 over
+    GRU4Rec on online_retail (price) and on the synthetic data (brand, price); split by history
+    (seed 0), the gain is on histories that hold items never seen in training, whose ID rows are
+    untrained but whose side rows are not. Without side fields the residual alone does not
+    help."""
 
     name = "side_info_gru"
 
