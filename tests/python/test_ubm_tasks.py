@@ -3,10 +3,13 @@ runs give finite metrics, PIP beats a constant predictor where purchases are pre
 Recommender passes through sr.evaluate / sr.compare and beats random ranking, the epoch of lowest
 validation loss is the one restored, runs repeat exactly, save/load, bad input is refused."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import sessrec as sr
+from test_contract import RecommenderContractMixin
 from sessrec import _core
 from sessrec.dataset import Dataset
 from sessrec.models.ubm import UBM
@@ -169,3 +172,45 @@ def test_bad_input_is_refused(ubm, parts, ds):
                                   np.array([1, 5], dtype=np.int32), np.array([0]),
                                   np.array([2.0], dtype=np.float32), 0, _core.Adam(),
                                   _core.Adam())
+
+
+def _contract_model():
+    # The contract's `small` dataset (tests/python/conftest.py), rebuilt: `make` takes no fixtures.
+    small = sr.datasets.synthetic(num_items=300, num_sessions=2000, seed=7, cold_share=0.1,
+                                  cold_period=0.1)
+    return sr.tasks.NextItemUBM(UBM(**TINY), epochs=1, batch_size=64, lr=1e-2, min_count=0,
+                                threads=1, dataset=small)
+
+
+class TestNextItemUBMContract(RecommenderContractMixin):
+    make = staticmethod(_contract_model)
+
+    # rank() reads the histories' actions and queries, score() item indices alone: rank agrees
+    # with score_examples, and with score once the part's actions are gone.
+    def test_rank_agrees_with_score(self, fitted, small_split):
+        _, _, test = small_split
+        ranks = fitted.rank(test, progress=False)
+        scores = fitted.score_examples(test)
+        t = scores[np.arange(len(scores)), test.target_items()]
+        np.testing.assert_array_equal(ranks, (scores >= t[:, None]).sum(1))
+        store = test.sessions
+        bare = dataclasses.replace(
+            test, sessions=_core.SessionStore(np.asarray(store.offsets), np.asarray(store.items),
+                                              None, None, test.num_items), _examples=None)
+        scores = fitted.score(bare.histories()[:25])
+        t = scores[np.arange(25), bare.target_items()[:25]]
+        np.testing.assert_array_equal(fitted.rank(bare, progress=False)[:25],
+                                      (scores >= t[:, None]).sum(1))
+
+    # A loaded model reads queries again once given the Dataset (it is not in the file).
+    def test_save_load_round_trip(self, fitted, small_split, tmp_path):
+        path = tmp_path / "model.h5"
+        fitted.save(path)
+        again = sr.load(path)
+        assert type(again) is type(fitted) and again.params == fitted.params
+        np.testing.assert_array_equal(again.score([[1, 2, 3]]), fitted.score([[1, 2, 3]]))
+        again.dataset = fitted.dataset
+        _, _, test = small_split
+        np.testing.assert_array_equal(again.rank(test, progress=False),
+                                      fitted.rank(test, progress=False))
+        assert not list(tmp_path.glob("*.tmp*"))

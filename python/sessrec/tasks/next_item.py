@@ -30,7 +30,9 @@ Where the paper is silent, and what sessrec does:
   structure"); the validation loss and scoring use the candidates encoded once, in evaluation
   mode. A history keeps its interactions' actions and queries (the most recent
   ``max_interactions``); :meth:`score` and :meth:`recommend`, given item indices alone, read
-  every interaction as a [VIEW].
+  every interaction as a [VIEW] (so :meth:`rank` agrees with :meth:`score_examples`, and with
+  :meth:`score` on parts without actions). Queries come from the Dataset the UBM's tokenizer
+  was fitted on; a loaded model has none until ``dataset`` is set.
 - Adam at a constant rate with fresh moments; fine-tuning works on a copy of the UBM.
 """
 
@@ -95,16 +97,20 @@ class NextItemUBM(Recommender):
         self._vectors: Optional[np.ndarray] = None  # the candidates' vectors [m, dim]
 
     # ------------------------------------------------------------------------------ fitting
-    def fit(self, train: SessionSet, valid: Optional[SessionSet] = None) -> "NextItemUBM":
+    def fit(self, train: SessionSet, valid: Optional[SessionSet] = None,
+            progress: Optional[bool] = None) -> "NextItemUBM":
         """Fine-tune on ``train``'s examples; with ``valid``, restore the epoch of lowest
-        validation loss (its examples whose target is a candidate), else keep the last."""
+        validation loss (its examples whose target is a candidate), else keep the last.
+        ``progress`` overrides the constructor's for this call."""
         if not isinstance(train, SessionSet):
             raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
         if valid is not None and not isinstance(valid, SessionSet):
             raise TypeError(f"valid must be a SessionSet, got {type(valid)}")
         if self.ubm is None:
             raise ValueError("NextItemUBM needs a UBM (ubm=...) to fine-tune")
-        p = self.params
+        p = dict(self.params)
+        if progress is not None:
+            p["progress"] = bool(progress)
         if p["threads"]:
             _core.set_num_threads(int(p["threads"]))
         model = copy_ubm(self.ubm, self.dataset)
@@ -183,8 +189,9 @@ class NextItemUBM(Recommender):
         scores[:, self.candidates] = histories @ self._vectors.T
         return scores
 
-    def _encode(self, part: SessionSet, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
-        tokens = self.tokenizer_.prefixes(part, begin, end, self.dataset)
+    def _encode(self, part: SessionSet, begin: np.ndarray, end: np.ndarray,
+                dataset: Optional[Dataset]) -> np.ndarray:
+        tokens = self.tokenizer_.prefixes(part, begin, end, dataset)
         return self.ubm_.core.encode_sessions(*csr_arrays(tokens),
                                               np.arange(len(begin), dtype=np.int64))
 
@@ -199,7 +206,17 @@ class NextItemUBM(Recommender):
                                    self.num_items)
         part = SessionSet(sessions=store, catalog=self.catalog, role="score",
                           train_counts=np.zeros(self.num_items, dtype=np.int64))
-        return self._scores(self._encode(part, offsets[:-1], offsets[1:]))
+        return self._scores(self._encode(part, offsets[:-1], offsets[1:], None))
+
+    def score_examples(self, sset: SessionSet) -> np.ndarray:
+        """Scores [examples, catalogue] of ``sset``'s example histories as :meth:`rank` reads
+        them (with their actions and queries; :meth:`score` sees item indices only)."""
+        self._check_catalog(sset)
+        ex = sset.examples()
+        if len(ex) == 0:
+            return np.zeros((0, self.num_items), dtype=np.float32)
+        return self._scores(self._encode(sset, np.asarray(ex.begin), np.asarray(ex.end),
+                                         self.dataset))
 
     def rank(self, sset: SessionSet, ties: str = "pessimistic", exclude_history: bool = False,
              progress: bool = True, block_bytes: int = 32 << 20) -> np.ndarray:
@@ -214,7 +231,7 @@ class NextItemUBM(Recommender):
             return np.zeros(0)
         begin, end = np.asarray(ex.begin), np.asarray(ex.end)
         items = np.asarray(sset.sessions.items)
-        histories = self._encode(sset, begin, end)
+        histories = self._encode(sset, begin, end, self.dataset)
         rows = max(1, block_bytes // (4 * self.num_items))
         ranks = np.empty(n)
         for b in tqdm(range(0, n, rows), desc=f"rank {self.name}", unit="block",
