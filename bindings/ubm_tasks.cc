@@ -138,6 +138,32 @@ void bind_ubm_tasks(py::module_& m) {
       "One NIP fine-tuning step (full softmax over the candidates, gradients through histories "
       "and candidates): (loss, examples, gradient norm).");
   m.def(
+      "ubm_next_item_train_step_fixed",
+      [](UBMModel& model, const Array<int64_t>& session_offsets,
+         const Array<int64_t>& token_offsets, const Array<int32_t>& ids, const Array<int64_t>& rows,
+         const Array<int32_t>& targets, const Array<float>& candidate_vectors, uint64_t step,
+         nn::Adam& optimizer) {
+        const InteractionSessionsView v =
+            checked_view(session_offsets, token_offsets, ids, "NIP histories");
+        check_length(targets, rows.size(), "targets");
+        if (candidate_vectors.ndim() != 2 ||
+            candidate_vectors.shape(1) != model.config().session.dim)
+          throw InputError("NIP: candidate_vectors must be [m, dim]");
+        UBMTaskStep r;
+        {
+          py::gil_scoped_release release;
+          r = ubm_next_item_train_step_fixed(model, v, rows.data(), targets.data(), rows.size(),
+                                             candidate_vectors.data(), candidate_vectors.shape(0),
+                                             step, optimizer);
+        }
+        return step_tuple(r);
+      },
+      py::arg("model"), py::arg("session_offsets"), py::arg("token_offsets"), py::arg("ids"),
+      py::arg("rows"), py::arg("targets"), py::arg("candidate_vectors"), py::arg("step"),
+      py::arg("optimizer"),
+      "One NIP fine-tuning step against fixed candidate vectors (full softmax, gradients through "
+      "the histories): (loss, examples, gradient norm).");
+  m.def(
       "ubm_next_item_loss",
       [](UBMModel& model, const Array<int64_t>& session_offsets,
          const Array<int64_t>& token_offsets, const Array<int32_t>& ids, const Array<int64_t>& rows,

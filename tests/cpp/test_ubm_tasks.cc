@@ -207,6 +207,28 @@ TEST(UBMTasks, FineTuningStepsLearn) {
   EXPECT_LT(next_item_losses(30, 0.0f).back(), 0.2f * next_item_losses(1, 0.0f).front());
 }
 
+// Against fixed, distinct candidate vectors the histories learn to point at their targets.
+TEST(UBMTasks, NextItemStepsAgainstFixedCandidatesLearn) {
+  UBMModel model(tiny_config(0.0f));
+  const gradcheck::Vec values = gradcheck::random_vec(3 * 8, 31);
+  const std::vector<float> V(values.begin(), values.end());
+  nn::Adam opt = adam(1e-2f);
+  const std::vector<int32_t> targets = {2, 0, 1, 2};
+  std::vector<float> losses;
+  for (int s = 0; s < 30; ++s)
+    losses.push_back(ubm_next_item_train_step_fixed(model, sessions(), kRows.data(), targets.data(),
+                                                    4, V.data(), 3, s, opt)
+                         .loss);
+  EXPECT_LT(losses.back(), 0.5f * losses.front());
+  const float loss =
+      ubm_next_item_loss(model, sessions(), kRows.data(), targets.data(), 4, V.data(), 3);
+  EXPECT_LT(loss, 0.5f * losses.front());
+  const std::vector<int32_t> bad = {3};
+  EXPECT_THROW(ubm_next_item_train_step_fixed(model, sessions(), kRows.data(), bad.data(), 1,
+                                              V.data(), 3, 0, opt),
+               InputError);
+}
+
 // Dropout masks are hashes of (seed, step): two runs are bitwise equal.
 TEST(UBMTasks, FineTuningStepsRepeatExactly) {
   for (UBMTask task : {UBMTask::PurchaseIntention, UBMTask::RemainingLength})

@@ -130,6 +130,14 @@ def test_nip_through_evaluate_beats_random(nip, parts, tmp_path):
     assert nip.best_epoch == int(h["epoch"][h["valid_loss"].idxmin()])
 
 
+def test_nip_with_candidates_fixed_per_epoch_beats_random(ubm, parts):
+    train, valid, test = parts
+    model = sr.tasks.NextItemUBM(ubm, epochs=3, lr=1e-2, min_count=0, candidate_updates="epoch",
+                                 progress=False).fit(train, valid)
+    row = sr.evaluate(model, test, k=(20,), progress=False).loc[("overall", "all")]
+    assert row["Hits@20"] > 20 / model.num_items + 0.15
+
+
 def test_nip_candidates_and_filtered_parts(ubm, parts):
     train, valid, test = parts
     model = sr.tasks.NextItemUBM(ubm, epochs=1, lr=1e-2, min_count=5, progress=False)
@@ -163,6 +171,8 @@ def test_bad_input_is_refused(ubm, parts, ds):
         sr.tasks.finetune(ubm, "rlp", train, valid, min_length=30, epochs=1, progress=False)
     with pytest.raises(ValueError, match="min_count"):
         sr.tasks.NextItemUBM(ubm, min_count=-1)
+    with pytest.raises(ValueError, match="candidate_updates"):
+        sr.tasks.NextItemUBM(ubm, candidate_updates="never")
     with pytest.raises(ValueError, match="needs a UBM"):
         sr.tasks.NextItemUBM().fit(train)
     with pytest.raises(ValueError, match="min_count"):

@@ -100,6 +100,14 @@ void check_batch(int64_t N) {
   if (N < 1) throw InputError("UBM task: a batch needs at least one example");
 }
 
+void check_targets(const int32_t* targets, int64_t N, int64_t m) {
+  if (m < 1) throw InputError("NIP: no candidate items");
+  for (int64_t n = 0; n < N; ++n)
+    if (targets[n] < 0 || targets[n] >= m)
+      throw InputError("NIP: target " + std::to_string(targets[n]) + " is outside the " +
+                       std::to_string(m) + " candidates");
+}
+
 }  // namespace
 
 UBMTaskStep ubm_task_train_step(UBMModel& model, UBMTaskHead& head,
@@ -147,11 +155,7 @@ UBMTaskStep ubm_next_item_train_step(UBMModel& model, const InteractionSessionsV
                                      nn::Adam& optimizer) {
   check_batch(N);
   const int64_t D = model.config().session.dim, m = candidates.sessions;
-  if (m < 1) throw InputError("NIP: no candidate items");
-  for (int64_t n = 0; n < N; ++n)
-    if (targets[n] < 0 || targets[n] >= m)
-      throw InputError("NIP: target " + std::to_string(targets[n]) + " is outside the " +
-                       std::to_string(m) + " candidates");
+  check_targets(targets, N, m);
   // One forward over [histories of the batch; every candidate].
   InteractionSessions batch = gather_sessions(histories, rows, N);
   for (int64_t c = 0; c < m; ++c) {
@@ -177,15 +181,34 @@ UBMTaskStep ubm_next_item_train_step(UBMModel& model, const InteractionSessionsV
   return result;
 }
 
+UBMTaskStep ubm_next_item_train_step_fixed(UBMModel& model,
+                                           const InteractionSessionsView& histories,
+                                           const int64_t* rows, const int32_t* targets, int64_t N,
+                                           const float* candidate_vectors, int64_t m, uint64_t step,
+                                           nn::Adam& optimizer) {
+  check_batch(N);
+  const int64_t D = model.config().session.dim;
+  check_targets(targets, N, m);
+  const InteractionSessions batch = gather_sessions(histories, rows, N);
+  std::vector<float> h(N * D), dh(N * D, 0.0f);
+  model.params().zero_grad();
+  model.session_forward(batch, true, step, h.data());
+  UBMTaskStep result;
+  result.examples = N;
+  result.loss = loss::softmax_cross_entropy<float>(dh.data(), nullptr, h.data(), candidate_vectors,
+                                                   targets, nullptr, N, m, D);
+  model.session_backward(dh.data());
+  result.gradient_norm = optimizer.step(model.params());
+  model.params().zero_grad();
+  return result;
+}
+
 float ubm_next_item_loss(UBMModel& model, const InteractionSessionsView& histories,
                          const int64_t* rows, const int32_t* targets, int64_t N,
                          const float* candidate_vectors, int64_t m) {
   check_batch(N);
   const int64_t D = model.config().session.dim;
-  for (int64_t n = 0; n < N; ++n)
-    if (targets[n] < 0 || targets[n] >= m)
-      throw InputError("NIP: target " + std::to_string(targets[n]) + " is outside the " +
-                       std::to_string(m) + " candidates");
+  check_targets(targets, N, m);
   std::vector<float> h(N * D);
   model.encode_sessions(histories, rows, N, h.data());
   return loss::softmax_cross_entropy<float>(nullptr, nullptr, h.data(), candidate_vectors, targets,

@@ -136,6 +136,15 @@ UBMTaskStep ubm_next_item_train_step(UBMModel& model, const InteractionSessionsV
                                      const InteractionSessionsView& candidates, uint64_t step,
                                      nn::Adam& optimizer);
 
+// The same step against fixed candidate vectors V [m, D] (e.g. encoded once per epoch): the
+// full softmax over the m candidates, the gradient reaching the model through the histories
+// alone. Scales to catalogues too large to encode at every step.
+UBMTaskStep ubm_next_item_train_step_fixed(UBMModel& model,
+                                           const InteractionSessionsView& histories,
+                                           const int64_t* rows, const int32_t* targets, int64_t N,
+                                           const float* candidate_vectors, int64_t m, uint64_t step,
+                                           nn::Adam& optimizer);
+
 // Evaluation mode: the mean NIP loss of histories rows[r] against the fixed candidate vectors
 // V [m, D] (UBMModel::encode_sessions of the candidates).
 float ubm_next_item_loss(UBMModel& model, const InteractionSessionsView& histories,

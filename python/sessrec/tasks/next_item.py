@@ -72,22 +72,29 @@ class NextItemUBM(Recommender):
     ``dataset``: the Dataset its tokenizer was fitted on, when the parts come from another
     object of it (for queries and action names). Training: ``epochs`` (30), ``batch_size`` (32),
     ``lr`` (3e-5), ``min_count`` (5), ``patience`` (None: every epoch), ``seed``, ``threads``,
-    ``progress``. ``fit(train, valid)`` keeps the epoch with the lowest validation loss."""
+    ``progress``. ``candidate_updates``: "step" (every step encodes all candidates and
+    back-propagates through them, the paper's whole structure, cost ~ catalogue per step) or
+    "epoch" (candidates encoded once per epoch in evaluation mode and held fixed: the same full
+    softmax, the gradient through the histories only; for large catalogues). ``fit(train, valid)`` keeps the epoch with the lowest validation loss."""
 
     name = "UBM-NIP"
 
     def __init__(self, ubm: Optional[UBM] = None, epochs: int = 30, batch_size: int = 32,
-                 lr: float = 3e-5, min_count: int = 5, patience: Optional[int] = None,
-                 seed: int = 0, threads: Optional[int] = None, progress: bool = True,
-                 dataset: Optional[Dataset] = None):
+                 lr: float = 3e-5, min_count: int = 5, candidate_updates: str = "step",
+                 patience: Optional[int] = None, seed: int = 0, threads: Optional[int] = None,
+                 progress: bool = True, dataset: Optional[Dataset] = None):
         check_settings(epochs, batch_size, lr, patience)
+        if candidate_updates not in ("step", "epoch"):
+            raise ValueError("candidate_updates must be 'step' or 'epoch', got "
+                             f"{candidate_updates!r}")
         if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) \
                 or min_count < 0:
             raise ValueError(f"min_count must be a non-negative integer, got {min_count!r}")
         if ubm is not None and not isinstance(ubm, UBM):
             raise TypeError(f"ubm must be a sessrec.models.UBM, got {type(ubm).__name__}")
         super().__init__(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
-                         min_count=int(min_count), patience=patience, seed=int(seed),
+                         min_count=int(min_count), candidate_updates=candidate_updates,
+                         patience=patience, seed=int(seed),
                          threads=threads, progress=bool(progress))
         self.ubm = ubm
         self.dataset = dataset
@@ -146,9 +153,20 @@ class NextItemUBM(Recommender):
         core.reset_optimizer_state()
         optimizer = _core.Adam(lr=p["lr"])
 
+        steps_per_epoch = -(-len(train_targets) // p["batch_size"])
+        fixed = {}
+
         def step(rows, counter):
-            loss, count, _ = _core.ubm_next_item_train_step(
-                core, *train_csr, rows, train_targets[rows], *candidate_csr, counter, optimizer)
+            if p["candidate_updates"] == "step":
+                loss, count, _ = _core.ubm_next_item_train_step(
+                    core, *train_csr, rows, train_targets[rows], *candidate_csr, counter,
+                    optimizer)
+                return loss, count
+            if counter % steps_per_epoch == 0:  # an epoch starts: encode the candidates
+                fixed["vectors"] = core.encode_sessions(
+                    *candidate_csr, np.arange(len(candidates), dtype=np.int64))
+            loss, count, _ = _core.ubm_next_item_train_step_fixed(
+                core, *train_csr, rows, train_targets[rows], fixed["vectors"], counter, optimizer)
             return loss, count
 
         def valid_loss():
