@@ -18,7 +18,11 @@ The paper, quoted:
 
 Where the paper is silent, and what sessrec does:
 
+- Eq. 5 as printed, ``-y_i log(y_hat_i) + (1 - y_i) log(1 - y_hat_i)``, lacks the brackets
+  around the sum (its second term would reward wrong answers); sessrec uses the binary
+  cross-entropy the text names, ``-[y log p + (1 - y) log(1 - p)]``, computed from the logit.
 - The feed-forward layers are Linear + ReLU, as wide as the session vector (``hidden``).
+- Accuracy, F1 and kappa threshold the purchase probability at 0.5 (the paper does not say).
 - The optimizer is Adam at a constant rate (no schedule is given), with fresh moments: the
   pre-training optimizer's state is not carried over. The head has its own Adam, same settings.
 - Dropout stays as the UBM was built (0.1 by default) in training steps; evaluation has none.
