@@ -85,7 +85,7 @@ def test_pip_learns_predictable_purchases(ubm, parts):
     assert any(not np.array_equal(before[k], tuned_params[k]) for k in before)
 
 
-def test_rlp_metrics_are_finite_and_repeat(ubm, parts):
+def test_rlp_metrics_are_finite_repeat_and_save(ubm, parts, ds, tmp_path):
     train, valid, test = parts
     runs = [sr.tasks.finetune(ubm, "rlp", train, valid, epochs=2, lr=3e-3, progress=False)
             for _ in range(2)]
@@ -93,7 +93,16 @@ def test_rlp_metrics_are_finite_and_repeat(ubm, parts):
     assert list(a.index) == ["mae", "mse", "msle", "r2"]
     assert np.isfinite(a.values).all()
     assert a.equals(b)  # deterministic per seed (same thread count)
-    assert (runs[0].predict(test) >= -1e6).all()
+    # save/load: the same predictions; another kind of file is refused.
+    path = tmp_path / "rlp.h5"
+    runs[0].save(path)
+    again = sr.tasks.FineTuned.load(path, dataset=ds)  # the queries are not in the file
+    assert again.task == "rlp" and again.best_epoch == runs[0].best_epoch
+    np.testing.assert_array_equal(again.predict(test), runs[0].predict(test))
+    assert again.evaluate(test).equals(a)
+    runs[0].ubm.save(tmp_path / "ubm.h5")
+    with pytest.raises(ValueError, match="not a"):
+        sr.tasks.FineTuned.load(tmp_path / "ubm.h5")
     h = runs[0].history_
     assert list(h.columns) == ["epoch", "train_loss", "valid_loss", "seconds"]
     assert np.isfinite(h[["train_loss", "valid_loss"]].values).all()

@@ -37,6 +37,7 @@ Where the paper is silent, and what sessrec does:
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -47,12 +48,15 @@ import pandas as pd
 
 from .. import _core
 from ..dataset import Dataset, SessionSet
+from ..io import read_checked
 from ..models.ubm import UBM
 from ..task_metrics import classification_metrics, regression_metrics
 from ..text_interactions import InteractionTokens
 from .labels import pip_examples, rlp_examples
 
 TASKS = ("pip", "rlp")
+FORMAT = "sessrec-ubm-finetuned"
+FORMAT_VERSION = "1"
 Data = Union[Dataset, SessionSet]
 
 
@@ -210,6 +214,34 @@ class FineTuned:
         if self.task == "pip":
             return classification_metrics(labels, predictions)
         return regression_metrics(labels, np.maximum(predictions, 0.0))
+
+    def save(self, path) -> None:
+        """Write the tuned UBM, the head, the example settings and the history to HDF5
+        (atomically, with checksums); :meth:`load` reads it back."""
+        arrays = {f"head/{k}": v for k, v in self.head.get_parameters().items()}
+        arrays["ubm"] = np.frombuffer(ubm_to_bytes(self.ubm), dtype=np.uint8).copy()
+        attributes = {"format": FORMAT, "format_version": FORMAT_VERSION, "task": self.task,
+                      "hidden": str(self.head.dims[1]), "options": json.dumps(self.examples_options),
+                      "best_epoch": str(self.best_epoch),
+                      "history": json.dumps(self.history_.to_dict("records"))}
+        _core.write_array_file(str(path), arrays, attributes)
+
+    @classmethod
+    def load(cls, path, dataset: Optional[Dataset] = None) -> "FineTuned":
+        """A model written by :meth:`save` (ValueError for another or a damaged file).
+        ``dataset``: the Dataset whose queries the histories read (a file holds none)."""
+        arrays, attributes = read_checked(path, FORMAT, FORMAT_VERSION,
+                                          checksummed_from=FORMAT_VERSION)
+        try:
+            ubm = ubm_from_bytes(arrays["ubm"].tobytes())
+            task = attributes["task"]
+            head = _core.UBMTaskHead(task, dim=ubm.dim, hidden=int(attributes["hidden"]))
+            head.set_parameters({k[5:]: v for k, v in arrays.items() if k.startswith("head/")})
+            return cls(task, ubm, head, ubm.tokenizer, json.loads(attributes["options"]), dataset,
+                       pd.DataFrame(json.loads(attributes["history"])),
+                       int(attributes["best_epoch"]))
+        except KeyError as missing:
+            raise ValueError(f"{path}: the fine-tuned UBM file lacks {missing}") from None
 
     def __repr__(self) -> str:
         return f"FineTuned(task={self.task!r}, best_epoch={self.best_epoch})"
