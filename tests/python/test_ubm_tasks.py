@@ -51,9 +51,18 @@ def parts(ds):
     return ds.split("time", valid=0.2, test=0.2)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # One thread keeps these tests fast on a shared machine (thread counts: test_threads.py);
+    # the count in force before is restored for the modules after this one.
+    before = _core.get_num_threads()
+    sr.set_num_threads(1)
+    yield
+    sr.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def ubm(ds):
-    sr.set_num_threads(1)  # the tests' timings on a shared machine; thread counts: test_threads
     model = UBM(**TINY)
     model.pretrain(ds, stage=1, progress=False)
     model.pretrain(ds, stage=2, progress=False)
