@@ -187,6 +187,8 @@ void bind_loss(py::module_& m) {
       .def(py::init<const loss::ContrastiveConfig&, int64_t>(), py::arg("config"), py::arg("dim"))
       .def_property_readonly("name", &loss::ContrastiveObjective::name)
       .def_property_readonly("config", &loss::ContrastiveObjective::config)
+      .def("set_margin", &loss::ContrastiveObjective::set_margin, py::arg("margin"),
+           "The ArcCon margin (radians, [0, pi)) from the next step on: a margin schedule.")
       .def(
           "forward_backward",
           [](loss::ContrastiveObjective& o, const Floats& a, const Floats& p,

@@ -119,3 +119,19 @@ def test_refuses_bad_settings(parts):
         sr.models.LangEmb(decoupled=(0.5, 0.5))
     with pytest.raises(ValueError, match="symmetric"):
         sr.models.LangEmb(symmetric=True)
+
+
+def test_margin_warmup_ramps_the_arccon_margin(parts):
+    train = parts[0]
+    slow = sr.models.LangEmb(**{**SMALL, "epochs": 1, "margin_warmup": 10**6}).fit(
+        train, progress=False)
+    steps = slow.core.steps
+    assert steps > 1
+    # Set before each step from the steps taken: the last step used (steps - 1) / warmup.
+    expected = slow.params["margin"] * (steps - 1) / 10**6
+    assert slow.core.objective.config.margin == pytest.approx(expected, rel=1e-5)
+    full = sr.models.LangEmb(**{**SMALL, "epochs": 1, "margin_warmup": 1}).fit(train,
+                                                                              progress=False)
+    assert full.core.objective.config.margin == pytest.approx(full.params["margin"])
+    with pytest.raises(ValueError, match="margin_warmup"):
+        sr.models.LangEmb(margin_warmup=-1)

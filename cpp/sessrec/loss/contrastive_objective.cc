@@ -120,6 +120,13 @@ float ContrastiveObjective::decoupled_forward_backward(const float* a, const flo
   return loss;
 }
 
+void ContrastiveObjective::set_margin(float margin) {
+  if (!(margin >= 0 && margin < kPi))
+    throw InputError("contrastive objective: margin must be in [0, pi) radians, got " +
+                     std::to_string(margin));
+  config_.margin = margin;
+}
+
 void ContrastiveObjective::enqueue(const float* anchor_keys, const float* positive_keys, int64_t B,
                                    int64_t D) {
   auto push = [&](std::optional<MemoryQueue>& queue, const float* keys, const char* space) {

@@ -69,6 +69,9 @@ class ContrastiveObjective : public PairObjective {
   std::string name() const override { return config_.kind; }
 
   const ContrastiveConfig& config() const { return config_; }
+  // The ArcCon margin used from the next forward_backward on (a schedule's current value);
+  // [0, pi) radians.
+  void set_margin(float margin);
   int64_t dim() const { return dim_; }
   // The queues of negatives in the anchors' / the positives' space; nullptr when the variant
   // never reads that space's queue or queue_capacity is 0. a -> p reads the positives' queue

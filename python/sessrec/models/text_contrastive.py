@@ -53,7 +53,9 @@ class TextContrastive(Recommender):
     ``positions``, ``pooling`` (default "mean" here), ``pool_layer`` (:mod:`.text_encoder`),
     ``text_field``.
     Objective: ``objective`` ("infonce" or "arccon"), ``temperature``, ``scale``, ``margin``
-    (radians), ``symmetric``, ``same_space``, ``decoupled`` (None, or the four weights of the
+    (radians), ``margin_warmup`` (ArcCon: the margin grows linearly from 0 to ``margin`` over
+    this many optimizer steps; 0: the full margin from the first step), ``symmetric``,
+    ``same_space``, ``decoupled`` (None, or the four weights of the
     KDD Cup 2023 decoupled loss, Eq. 6: L(sessions, items), L(items, sessions), the same with
     negatives from the anchors' own space; see :class:`LangEmb`), ``queue_capacity``,
     ``momentum``.
@@ -81,6 +83,7 @@ class TextContrastive(Recommender):
         decoupled: Optional[tuple] = None,
         queue_capacity: int = _OBJECTIVE.queue_capacity,
         momentum: float = 0.0,
+        margin_warmup: int = 0,
         epochs: int = 10,
         batch_size: int = 128,
         lr: float = 1e-3,
@@ -106,6 +109,8 @@ class TextContrastive(Recommender):
             params.pop(key, None)
         defaults = {**ENCODER_DEFAULTS, **OWN_DEFAULTS}
         params.update({k: encoder.get(k, defaults[k]) for k in ENCODER_OPTIONS})
+        if margin_warmup < 0:
+            raise ValueError(f"margin_warmup must be >= 0 steps, got {margin_warmup}")
         if epochs < 0 or batch_size < 2 or patience < 0 or max_len < 1:
             raise ValueError("need epochs >= 0, batch_size >= 2, patience >= 0, max_len >= 1")
         check_metric(metric)
@@ -224,6 +229,7 @@ class TextContrastive(Recommender):
                    unit="batch", disable=not progress, leave=False)
         for step, first in enumerate(bar, start=1):
             idx = order[first:first + batch]
+            self._apply_margin_schedule()
             loss, n, _ = self._core.train_step(train.sessions, begin[idx], end[idx],
                                                self._optimizer)
             if not np.isfinite(loss):
@@ -243,6 +249,16 @@ class TextContrastive(Recommender):
         self.epochs_done += 1
         return dict(epoch=self.epochs_done, loss=total / max(pairs, 1), seconds=seconds,
                     pairs_per_s=pairs / max(seconds, 1e-9))
+
+    def _apply_margin_schedule(self) -> None:
+        """ArcCon's margin for the next step: margin * min(1, steps / margin_warmup), a function
+        of the step count alone (so a resumed run takes the same values)."""
+        p = self.params
+        warmup = p.get("margin_warmup", 0)
+        if p["objective"] != "arccon" or not warmup:
+            return
+        self._core.objective.set_margin(
+            float(p["margin"]) * min(1.0, self._core.steps / float(warmup)))
 
     def _fit(self, train):  # fit() is overridden; kept for the base-class contract
         self.fit(train)
