@@ -31,42 +31,18 @@ import resource
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import sessrec as sr
+from kdd_common import SYNTHETIC, load_parts, metrics
 
 GRU = dict(dim=64, hidden=64, epochs=10, max_len=20, threads=1)
 LANG = dict(dim=64, layers=2, heads=2, ffn_dim=256, max_tokens=64, max_len=10, epochs=3,
             batch_size=256, lr=1e-3, threads=1)
-SYNTHETIC = dict(num_items=2000, num_sessions=20000)
 SIDE_FIELDS = {"online_retail": ["price"], "synthetic": ["brand", "topic"],
                "ml-100k": ["release_year"]}
 VARIANTS = ("GRU", "ItemCF", "LangEmb", "product fusion", "GBDT fusion (retriever features)",
             "GBDT fusion (all features)")
-
-
-def load(name: str, ml100k: str, seed: int):
-    if name == "online_retail":
-        return sr.datasets.load("online_retail").split("time", valid=0.1, test=0.1,
-                                                       targets="last")
-    if name == "ml-100k":
-        return sr.datasets.load_recbole(ml100k).split("leave_one_out")
-    return sr.datasets.synthetic(**SYNTHETIC, seed=seed).split(
-        "time", valid=0.1, test=0.1, targets="last")
-
-
-def metrics(model, part) -> dict:
-    table = sr.evaluate(model, part, k=(20, 100), progress=False)
-    out = {}
-    for group, label in ((("overall", "all"), ""), (("cold", "cold"), "cold ")):
-        if group not in table.index:
-            continue
-        row = table.loc[group]
-        for m in ("MRR@100", "Hits@20", "NDCG@20"):
-            out[label + m] = float(row[m])
-        out[label + "targets"] = int(row["examples"])
-    return out
 
 
 def peak_mib() -> float:
@@ -207,7 +183,7 @@ def main():
         for seed in args.seeds:
             if (dataset, seed) in done:
                 continue
-            parts = load(dataset, args.ml100k, seed)
+            parts = load_parts(dataset, args.ml100k, seed)
             rows = run(dataset, seed, parts, args.folds, args.progress)
             with open(args.out, "a") as f:
                 for r in rows:

@@ -29,30 +29,11 @@ import numpy as np
 import pandas as pd
 
 import sessrec as sr
+from kdd_common import load_parts, metrics
 from sessrec.models.lang_emb import TABLE2_VARIANTS
 
 SETTINGS = dict(dim=64, layers=2, heads=2, ffn_dim=256, max_tokens=64, max_len=10, epochs=3,
                 batch_size=256, lr=1e-3, threads=1)
-
-
-def load(name: str, ml100k: str):
-    if name == "online_retail":
-        return sr.datasets.load("online_retail").split("time", valid=0.1, test=0.1,
-                                                       targets="last")
-    return sr.datasets.load_recbole(ml100k).split("leave_one_out")
-
-
-def metrics(model, part) -> dict:
-    table = sr.evaluate(model, part, k=(20, 100), progress=False)
-    out = {}
-    for group, label in ((("overall", "all"), ""), (("cold", "cold"), "cold ")):
-        if group not in table.index:
-            continue
-        row = table.loc[group]
-        for m in ("MRR@100", "Hits@20", "NDCG@20"):
-            out[label + m] = float(row[m])
-        out[label + "targets"] = int(row["examples"])
-    return out
 
 
 def run(dataset: str, variant: str, seed: int, parts) -> dict:
@@ -122,7 +103,7 @@ def main():
                 r = json.loads(line)
                 done.add((r["dataset"], r["variant"], r["seed"]))
     for dataset in args.datasets:
-        parts = load(dataset, args.ml100k)
+        parts = load_parts(dataset, args.ml100k)
         for seed in args.seeds:
             for variant in args.variants:
                 if (dataset, variant, seed) in done:
