@@ -148,6 +148,25 @@ void UBMModel::session_backward(const float* dout) {
   encoder_->backward(dx_.data());
 }
 
+void append_session(InteractionSessions& part, const InteractionSessionsView& all, int64_t s) {
+  if (s < 0 || s >= all.sessions)
+    throw InputError("UBM: session " + std::to_string(s) + " is outside the " +
+                     std::to_string(all.sessions) + " sessions");
+  for (int64_t i = all.session_offsets[s]; i < all.session_offsets[s + 1]; ++i) {
+    part.ids.insert(part.ids.end(), all.ids + all.token_offsets[i],
+                    all.ids + all.token_offsets[i + 1]);
+    part.token_offsets.push_back(static_cast<int64_t>(part.ids.size()));
+  }
+  part.session_offsets.push_back(part.num_interactions());
+}
+
+InteractionSessions gather_sessions(const InteractionSessionsView& all, const int64_t* rows,
+                                    int64_t N) {
+  InteractionSessions part;
+  for (int64_t r = 0; r < N; ++r) append_session(part, all, rows[r]);
+  return part;
+}
+
 void UBMModel::encode_sessions(const InteractionSessionsView& all, const int64_t* rows, int64_t S,
                                float* out) {
   check_view(all);
@@ -156,16 +175,7 @@ void UBMModel::encode_sessions(const InteractionSessionsView& all, const int64_t
     InteractionSessions part;
     int64_t r = first;
     while (r < S && (r == first || static_cast<int64_t>(part.ids.size()) < kEncodeTokens)) {
-      const int64_t s = rows[r++];
-      if (s < 0 || s >= all.sessions)
-        throw InputError("UBM: session " + std::to_string(s) + " is outside the " +
-                         std::to_string(all.sessions) + " sessions");
-      for (int64_t i = all.session_offsets[s]; i < all.session_offsets[s + 1]; ++i) {
-        part.ids.insert(part.ids.end(), all.ids + all.token_offsets[i],
-                        all.ids + all.token_offsets[i + 1]);
-        part.token_offsets.push_back(static_cast<int64_t>(part.ids.size()));
-      }
-      part.session_offsets.push_back(part.num_interactions());
+      append_session(part, all, rows[r++]);
     }
     session_forward(part, false, 0, out + first * D);
     first = r;

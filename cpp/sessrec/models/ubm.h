@@ -80,6 +80,13 @@ struct InteractionSessionsView {
   const int32_t* ids = nullptr;
 };
 
+// Appends session s of `all` (its interactions and their tokens) to `part`; InputError when s
+// is not a session of `all`.
+void append_session(InteractionSessions& part, const InteractionSessionsView& all, int64_t s);
+// Sessions rows[r] (r < N) of `all`, copied into one batch.
+InteractionSessions gather_sessions(const InteractionSessionsView& all, const int64_t* rows,
+                                    int64_t N);
+
 class UBMModel {
  public:
   explicit UBMModel(UBMConfig config);

@@ -76,24 +76,6 @@ float UBMTaskHead::prediction(float out) const {
   return task_ == UBMTask::PurchaseIntention ? 1.0f / (1.0f + std::exp(-out)) : out;
 }
 
-InteractionSessions gather_sessions(const InteractionSessionsView& all, const int64_t* rows,
-                                    int64_t N) {
-  InteractionSessions part;
-  for (int64_t r = 0; r < N; ++r) {
-    const int64_t s = rows[r];
-    if (s < 0 || s >= all.sessions)
-      throw InputError("UBM task: session " + std::to_string(s) + " is outside the " +
-                       std::to_string(all.sessions) + " sessions");
-    for (int64_t i = all.session_offsets[s]; i < all.session_offsets[s + 1]; ++i) {
-      part.ids.insert(part.ids.end(), all.ids + all.token_offsets[i],
-                      all.ids + all.token_offsets[i + 1]);
-      part.token_offsets.push_back(static_cast<int64_t>(part.ids.size()));
-    }
-    part.session_offsets.push_back(part.num_interactions());
-  }
-  return part;
-}
-
 namespace {
 
 void check_batch(int64_t N) {

@@ -104,10 +104,6 @@ class UBMTaskHead {
   int64_t rows_ = 0;
 };
 
-// Sessions rows[r] (r < N) of `all`, copied into one batch.
-InteractionSessions gather_sessions(const InteractionSessionsView& all, const int64_t* rows,
-                                    int64_t N);
-
 struct UBMTaskStep {
   float loss = 0;
   int64_t examples = 0;
