@@ -36,3 +36,39 @@ def metrics(model, part) -> dict:
             out[label + m] = float(row[m])
         out[label + "targets"] = int(row["examples"])
     return out
+
+
+def seed_table(paths, columns, order) -> str:
+    """Markdown tables (one per dataset) of the JSON-lines runs in `paths`: per variant, the
+    mean ± std over seeds of each of `columns` ("valid X" / "test X" of the runs' metrics),
+    the number of seeds and the mean seconds; variants in `order`."""
+    import json
+
+    import pandas as pd
+
+    rows = [json.loads(line) for p in paths for line in open(p) if line.strip()]
+    if not rows:
+        return "(no runs)"
+    records = []
+    for r in rows:
+        rec = dict(dataset=r["dataset"], variant=r["variant"], seed=r["seed"],
+                   seconds=r["seconds"])
+        for part in ("valid", "test"):
+            rec.update({f"{part} {k}": v for k, v in r.get(part, {}).items()})
+        records.append(rec)
+    frame = pd.DataFrame(records)
+    cols = [c for c in columns if c in frame.columns]
+    rank = {v: i for i, v in enumerate(order)}
+    lines = []
+    for dataset, group in frame.groupby("dataset"):
+        lines += [f"\n{dataset} (mean ± std over seeds; n = seeds):\n",
+                  "| variant | n | " + " | ".join(cols) + " | seconds |",
+                  "|---|---|" + "---|" * len(cols) + "---|"]
+        for variant, g in sorted(group.groupby("variant"), key=lambda kv: rank.get(kv[0], 99)):
+            cells = []
+            for c in cols:
+                v = g[c].dropna()
+                cells.append(f"{v.mean():.4f} ± {v.std(ddof=0):.4f}" if len(v) else "—")
+            lines.append(f"| {variant} | {len(g)} | " + " | ".join(cells) +
+                         f" | {g['seconds'].mean():.0f} |")
+    return "\n".join(lines)

@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 import sessrec as sr
-from kdd_common import SYNTHETIC, load_parts, metrics
+from kdd_common import seed_table, SYNTHETIC, load_parts, metrics
 
 GRU = dict(dim=64, hidden=64, epochs=10, max_len=20, threads=1)
 LANG = dict(dim=64, layers=2, heads=2, ffn_dim=256, max_tokens=64, max_len=10, epochs=3,
@@ -106,29 +106,8 @@ def run(dataset: str, seed: int, parts, folds: int, progress: bool) -> list[dict
 
 
 def report(paths) -> str:
-    rows = [json.loads(line) for p in paths for line in open(p) if line.strip()]
-    if not rows:
-        return "(no runs)"
-    records = []
-    for r in rows:
-        rec = dict(dataset=r["dataset"], variant=r["variant"], seed=r["seed"],
-                   seconds=r["seconds"])
-        rec.update({f"test {k}": v for k, v in r["test"].items()})
-        records.append(rec)
-    frame = pd.DataFrame(records)
-    cols = [c for c in ("test MRR@100", "test Hits@20", "test NDCG@20", "test cold MRR@100",
-                        "test cold Hits@20") if c in frame.columns]
-    order = {v: i for i, v in enumerate(VARIANTS)}
-    lines = []
-    for dataset, group in frame.groupby("dataset"):
-        lines += [f"\n{dataset} (test part; mean ± std over seeds, n = seeds):\n",
-                  "| variant | n | " + " | ".join(cols) + " | seconds |",
-                  "|---|---|" + "---|" * len(cols) + "---|"]
-        for variant, g in sorted(group.groupby("variant"), key=lambda kv: order.get(kv[0], 99)):
-            cells = [f"{g[c].mean():.4f} ± {g[c].std(ddof=0):.4f}" for c in cols]
-            lines.append(f"| {variant} | {len(g)} | " + " | ".join(cells) +
-                         f" | {g['seconds'].mean():.0f} |")
-    return "\n".join(lines)
+    return seed_table(paths, ("test MRR@100", "test Hits@20", "test NDCG@20", "test cold MRR@100", "test cold Hits@20"),
+                      VARIANTS)
 
 
 def plot_importances(paths, out: Path) -> None:

@@ -26,10 +26,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 import sessrec as sr
-from kdd_common import load_parts, metrics
+from kdd_common import seed_table, load_parts, metrics
 from sessrec.models.lang_emb import TABLE2_VARIANTS
 
 SETTINGS = dict(dim=64, layers=2, heads=2, ffn_dim=256, max_tokens=64, max_len=10, epochs=3,
@@ -52,34 +51,8 @@ def run(dataset: str, variant: str, seed: int, parts) -> dict:
 
 
 def report(paths) -> str:
-    rows = [json.loads(line) for p in paths for line in open(p) if line.strip()]
-    if not rows:
-        return "(no runs)"
-    records = []
-    for r in rows:
-        rec = dict(dataset=r["dataset"], variant=r["variant"], seed=r["seed"],
-                   seconds=r["seconds"])
-        rec.update({f"valid {k}": v for k, v in r["valid"].items()})
-        rec.update({f"test {k}": v for k, v in r["test"].items()})
-        records.append(rec)
-    frame = pd.DataFrame(records)
-    cols = ["valid MRR@100", "test MRR@100", "test Hits@20", "test NDCG@20",
-            "test cold MRR@100", "test cold Hits@20", "test cold NDCG@20"]
-    cols = [c for c in cols if c in frame.columns]
-    order = {v: i for i, v in enumerate(TABLE2_VARIANTS)}
-    lines = []
-    for dataset, group in frame.groupby("dataset"):
-        lines += [f"\n{dataset} (mean ± std over seeds; n = seeds):\n",
-                  "| variant | n | " + " | ".join(cols) + " | seconds |",
-                  "|---|---|" + "---|" * len(cols) + "---|"]
-        for variant, g in sorted(group.groupby("variant"), key=lambda kv: order.get(kv[0], 99)):
-            cells = []
-            for c in cols:
-                v = g[c].dropna()
-                cells.append(f"{v.mean():.4f} ± {v.std(ddof=0):.4f}" if len(v) else "—")
-            lines.append(f"| {variant} | {len(g)} | " + " | ".join(cells) +
-                         f" | {g['seconds'].mean():.0f} |")
-    return "\n".join(lines)
+    return seed_table(paths, ("valid MRR@100", "test MRR@100", "test Hits@20", "test NDCG@20", "test cold MRR@100", "test cold Hits@20", "test cold NDCG@20"),
+                      TABLE2_VARIANTS)
 
 
 def main():
