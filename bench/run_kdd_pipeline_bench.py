@@ -15,9 +15,13 @@ parts serve early stopping only; each test part is read once per run.
 Retrievers (the paper's three): SideInfoGRU ("GRU", §2.1.2; price on online_retail, brand and
 topic on synthetic, release year on ml-100k), ItemCF (eqs. 1-4, its defaults), LangEmb
 (§2.1.3; as bench/run_lang_emb_bench.py's default row). They are fitted once on the training
-part; the fusion variants reuse them (``refit_retrievers=False``), and the two GBDT variants
-share one set of out-of-fold ranker rows (computed with every feature; the "retriever" variant
-reads its columns), fitted on ``--folds`` folds (the paper: five). Metrics: MRR@100, Hits@20,
+part; the fusion variants reuse them (``refit_retrievers=False``), and the GBDT variants share
+one fit of the retrievers per fold (``shared_out_of_fold_rows``; the "retriever" variant reads
+its columns from the "all" rows), on ``--folds`` folds (the paper: five). The ", quota" rows
+are sessrec's option, not the paper's: each retriever's top ``--quota`` items keep a candidate
+place whatever their product score (without it, an item only LangEmb can score - one never
+seen in training - never becomes a candidate). Only a ranker can use them: product fusion keeps
+its candidates in product order, so reserved items would sit at the bottom of its list. Metrics: MRR@100, Hits@20,
 NDCG@20, overall and on cold targets. Every run appends one JSON line to --out and is skipped
 when already there.
 """
@@ -35,6 +39,7 @@ import pandas as pd
 
 import sessrec as sr
 from kdd_common import seed_table, SYNTHETIC, load_parts, metrics
+from sessrec.models.fusion_rerank import shared_out_of_fold_rows
 
 GRU = dict(dim=64, hidden=64, epochs=10, max_len=20, threads=1)
 LANG = dict(dim=64, layers=2, heads=2, ffn_dim=256, max_tokens=64, max_len=10, epochs=3,
@@ -42,14 +47,14 @@ LANG = dict(dim=64, layers=2, heads=2, ffn_dim=256, max_tokens=64, max_len=10, e
 SIDE_FIELDS = {"online_retail": ["price"], "synthetic": ["brand", "topic"],
                "ml-100k": ["release_year"]}
 VARIANTS = ("GRU", "ItemCF", "LangEmb", "product fusion", "GBDT fusion (retriever features)",
-            "GBDT fusion (all features)")
+            "GBDT fusion (all features)", "GBDT fusion (all features), quota")
 
 
 def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(dataset: str, seed: int, parts, folds: int, progress: bool) -> list[dict]:
+def run(dataset: str, seed: int, parts, folds: int, quota: int, progress: bool) -> list[dict]:
     train, valid, test = parts
     fields = [f for f in SIDE_FIELDS[dataset]
               if f in train.catalog.numeric_fields() + train.catalog.categorical_fields()]
@@ -76,19 +81,25 @@ def run(dataset: str, seed: int, parts, folds: int, progress: bool) -> list[dict
                   threads=1)
     start = time.perf_counter()
     product = sr.models.FusionRerank(ranker=None, **common).fit(train, valid, progress=progress)
-    rows.append(dict(variant="product fusion", seconds=time.perf_counter() - start,
+    rows.append(dict(variant="product fusion", quota=0, seconds=time.perf_counter() - start,
                      peak_mib=peak_mib(), test=metrics(product, test),
                      valid=metrics(product, valid)))
-    full = sr.models.FusionRerank(features="all", **common)
+    # One fit of the retrievers per fold serves every GBDT variant (the paper's candidates and
+    # the quota's); the "retriever features" variant reads its columns from the "all" rows.
+    gbdt = {"GBDT fusion (retriever features)": (sr.models.FusionRerank(features="retriever",
+                                                                        **common), 0),
+            "GBDT fusion (all features)": (sr.models.FusionRerank(features="all", **common), 0),
+            "GBDT fusion (all features), quota": (
+                sr.models.FusionRerank(features="all", quota=quota, **common), 1)}
     start = time.perf_counter()
-    shared = full.out_of_fold_rows(train, valid, progress=progress)
+    shared = shared_out_of_fold_rows([gbdt["GBDT fusion (all features)"][0],
+                                      gbdt["GBDT fusion (all features), quota"][0]],
+                                     train, valid, progress=progress)
     rows_seconds = time.perf_counter() - start
-    for features in ("retriever", "all"):
-        model = full if features == "all" else sr.models.FusionRerank(features=features,
-                                                                      **common)
+    for name, (model, which) in gbdt.items():
         start = time.perf_counter()
-        model.fit(train, valid, progress=progress, rows=shared)
-        row = dict(variant=f"GBDT fusion ({features} features)",
+        model.fit(train, valid, progress=progress, rows=shared[which])
+        row = dict(variant=name, quota=model.params["quota"],
                    seconds=time.perf_counter() - start, out_of_fold_seconds=rows_seconds,
                    timings={k: float(v) for k, v in model.timings_.items()},
                    peak_mib=peak_mib(), test=metrics(model, test), valid=metrics(model, valid),
@@ -101,7 +112,7 @@ def run(dataset: str, seed: int, parts, folds: int, progress: bool) -> list[dict
     queue_bytes = int(sum(q.get_state()[0].nbytes for q in queues if q is not None))
     for r in rows:
         r.update(dataset=dataset, seed=seed, folds=folds, commit=commit,
-                 langemb_queue_bytes=queue_bytes, ranker_rows=int(len(shared["label"])))
+                 langemb_queue_bytes=queue_bytes, ranker_rows=int(len(shared[0]["label"])))
     return rows
 
 
@@ -138,6 +149,8 @@ def main():
                         choices=["online_retail", "ml-100k", "synthetic"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--quota", type=int, default=10,
+                        help="the quota variants' reserved places per retriever (the paper: 0)")
     parser.add_argument("--ml100k", default="/work/shared/data/ml-100k")
     parser.add_argument("--out", type=Path, default=Path("bench/kdd_pipeline.jsonl"))
     parser.add_argument("--report", nargs="+", type=Path)
@@ -163,7 +176,7 @@ def main():
             if (dataset, seed) in done:
                 continue
             parts = load_parts(dataset, args.ml100k, seed)
-            rows = run(dataset, seed, parts, args.folds, args.progress)
+            rows = run(dataset, seed, parts, args.folds, args.quota, args.progress)
             with open(args.out, "a") as f:
                 for r in rows:
                     f.write(json.dumps(r) + "\n")

@@ -219,6 +219,29 @@ def test_product_fusion_orders_candidates_first_by_product():
     assert table["item"].tolist() == [2, 0]
 
 
+def test_quota_keeps_a_retrievers_top_item_that_the_product_drops():
+    ds = tiny_dataset()
+    train, _, _ = ds.split("time", valid=0.1, test=0.2)
+    # b alone likes item 5, which a scores lowest: its product is a's floor times 1.
+    a = FixedScores([5, 4, 3, 2, 1, 0])
+    b = FixedScores([4, 3, 2, 1, 0, 5])
+    common = dict(top_m=2, keep=2, ranker=None, floor=1e-3)
+    paper = sr.models.FusionRerank([a, b], **common).fit(train)
+    # Union {0, 1} u {5, 0}; products: 0: 1*.8, 1: .8*.6, 5: f*1 -> the paper keeps 0 and 1.
+    assert paper.candidates([[0, 1]])["item"].tolist() == [0, 1]
+    quota = sr.models.FusionRerank([a, b], quota=1, **common).fit(train)
+    # a's top-1 (0) and b's top-1 (5) are reserved; the list stays in fused order.
+    assert quota.candidates([[0, 1]])["item"].tolist() == [0, 5]
+    top = np.argsort(-quota.score([[0, 1]])[0], kind="stable")
+    assert list(top[:2]) == [0, 5]
+    with pytest.raises(ValueError, match="quota"):
+        sr.models.FusionRerank([a, b], top_m=2, keep=2, quota=2)
+    with pytest.raises(ValueError, match="cannot exceed top_m"):
+        sr.models.FusionRerank([a, b], top_m=2, keep=10, quota=3)
+    with pytest.raises(ValueError, match="quota must be an integer"):
+        sr.models.FusionRerank([a, b], quota=-1)
+
+
 def test_candidates_outside_the_set_rank_below(small_split):
     train, _, test = small_split
     model = sr.models.FusionRerank([sr.models.ItemCF(top_n=50), sr.models.POP()], **CHEAP)
@@ -356,6 +379,28 @@ def test_shared_ranker_rows_serve_both_gbdt_variants(small_split):
     np.testing.assert_array_equal(lean.score(histories), again.score(histories))
     with pytest.raises(ValueError, match="lack the features"):
         full.fit(train, rows=again.out_of_fold_rows(train))
+
+
+def test_one_set_of_fold_fits_serves_models_with_other_candidate_settings(small_split):
+    from sessrec.models.fusion_rerank import shared_out_of_fold_rows
+
+    train, _, _ = small_split
+    common = dict(retrievers=[sr.models.ItemCF(top_n=50), sr.models.POP()], **CHEAP)
+    models = [sr.models.FusionRerank(features="all", **common),
+              sr.models.FusionRerank(features="retriever", quota=5, **common)]
+    shared = shared_out_of_fold_rows(models, train)
+    for model, rows in zip(models, shared):
+        alone = model.out_of_fold_rows(train)
+        assert rows["feature_names"] == alone["feature_names"] == model.feature_names
+        for key in ("features", "label", "group", "fold", "candidates", "targets"):
+            np.testing.assert_array_equal(rows[key], alone[key], err_msg=key)
+    # Reserved places change the candidates: POP's top-5 are in every quota row's group.
+    assert not np.array_equal(shared[0]["candidates"], shared[1]["candidates"])
+    with pytest.raises(ValueError, match=r"differs from model 0 in \['folds'\]"):
+        shared_out_of_fold_rows([models[0], sr.models.FusionRerank(**{**common, "folds": 3})],
+                                train)
+    with pytest.raises(TypeError, match="FusionRerank"):
+        shared_out_of_fold_rows([sr.models.POP()], train)
 
 
 def test_given_fitted_retrievers_are_used_and_checked(small_split):

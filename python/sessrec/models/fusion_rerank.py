@@ -59,7 +59,7 @@ import pandas as pd
 
 from .. import _core
 from ..dataset import SessionSet
-from ..rerank.candidates import SCALES, retrieve_candidates
+from ..rerank.candidates import SCALES, check_quota, retrieve_candidates
 from ..rerank.features import FEATURE_SETS, ItemTable, candidate_features, feature_names
 from .base import _REGISTRY, Recommender, check_k
 from .item_cf import ItemCF
@@ -109,7 +109,8 @@ class FusionRerank(Recommender):
 
     ``retrievers``: sessrec Recommenders (unfitted is fine: ``fit`` trains them) or
     ``{"class": name, "params": {...}}`` dicts; ``top_m`` per retriever; ``keep`` candidates
-    after fusion; ``ranker`` "xgboost" or None (product fusion); ``features`` "all" or
+    after fusion; ``quota`` each retriever's top items that keep a candidate place whatever
+    their fused score (0: the paper's rule; see :mod:`sessrec.rerank.candidates`); ``ranker`` "xgboost" or None (product fusion); ``features`` "all" or
     "retriever"; ``scale``/``floor`` the positive mapping; ``folds`` and ``ranker_targets`` the
     out-of-fold ranker rows; ``objective``, ``num_rounds``, ``early_stopping_rounds``,
     ``learning_rate``, ``max_depth`` the XGBoost ranker; ``recent_share`` the hot features'
@@ -127,6 +128,7 @@ class FusionRerank(Recommender):
         retrievers: Sequence = (),
         top_m: int = 100,
         keep: int = 120,
+        quota: int = 0,
         ranker: Optional[str] = "xgboost",
         features: str = "all",
         scale: str = "minmax",
@@ -153,6 +155,7 @@ class FusionRerank(Recommender):
         specs = [_spec(r) for r in retrievers]
         check_k(top_m, "top_m")
         check_k(keep, "keep")
+        check_quota(quota, top_m, keep, len(specs))
         if ranker not in RANKERS:
             raise ValueError(f"ranker must be 'xgboost' or None (product fusion), got {ranker!r}")
         if features not in FEATURE_SETS:
@@ -168,7 +171,7 @@ class FusionRerank(Recommender):
         if not 0 < recent_share <= 1:
             raise ValueError(f"recent_share must be in (0, 1], got {recent_share}")
         super().__init__(
-            retrievers=specs, top_m=top_m, keep=keep, ranker=ranker, features=features,
+            retrievers=specs, top_m=top_m, keep=keep, quota=quota, ranker=ranker, features=features,
             scale=scale, floor=floor, folds=folds, ranker_targets=ranker_targets,
             objective=objective, num_rounds=num_rounds,
             early_stopping_rounds=early_stopping_rounds, learning_rate=learning_rate,
@@ -282,63 +285,52 @@ class FusionRerank(Recommender):
         p = self.params
         return retrieve_candidates(retrievers, items, begin, end, p["top_m"], p["keep"],
                                    p["scale"], p["floor"], with_full=with_full,
-                                   progress=progress, desc=desc)
+                                   quota=p.get("quota", 0), progress=progress, desc=desc)
 
     def out_of_fold_rows(self, train: SessionSet, valid: Optional[SessionSet] = None,
                          progress: bool = False) -> dict:
         """The ranker's rows: for each fold, retrievers fitted on the other folds give the
         fold's sessions their candidates and features. Returns a dict with ``features``
-        (float32 [rows, features]), ``feature_names``, ``label`` (1 for the target), ``group`` (rows per example),
-        ``fold`` (per example), ``candidates`` (item per row), ``targets`` and ``histories``
-        (per example, as item index arrays), keeping only examples whose target is a
-        candidate."""
-        from tqdm.auto import tqdm
+        (float32 [rows, features]), ``feature_names``, ``label`` (1 for the target), ``group``
+        (rows per example), ``fold`` (per example), ``candidates`` (item per row), ``targets``
+        and ``histories`` (per example, as item index arrays), keeping only examples whose
+        target is a candidate. :func:`shared_out_of_fold_rows` builds the rows of several
+        models (other candidate settings, other features) from one set of fold fits."""
+        return shared_out_of_fold_rows([self], train, valid, progress)[0]
 
+    def _fold_rows(self, retrievers, fit_part, held, fold: int, folds: int, progress: bool,
+                   tables: dict) -> Optional[dict]:
+        """One fold's rows for this model from retrievers fitted on ``fit_part``; ``tables``
+        caches item tables by their parameters across the models of one fold."""
         p = self.params
-        n = train.sessions.num_sessions
-        folds = p["folds"]
-        if n < folds:
-            raise ValueError(f"{n} training sessions are too few for {folds} folds")
-        fold_of = np.random.default_rng(p["seed"]).permutation(n) % folds
-        parts = []
-        for f in tqdm(range(folds), desc="fusion_rerank folds", disable=not progress,
-                      leave=False):
-            fit_part = _part(train, np.flatnonzero(fold_of != f), "train", "all")
-            held = _part(train, np.flatnonzero(fold_of == f), "valid", p["ranker_targets"],
-                         counts=fit_part.train_counts)
-            retrievers = [_fit_retriever(_fresh(s), fit_part, valid, False)
-                          for s in p["retrievers"]]
-            table = self._item_table(fit_part, retrievers) if self._uses_item_table else None
-            ex = held.examples()
-            if len(ex) == 0:
-                continue
-            items = np.asarray(held.sessions.items)
-            begin, end = np.asarray(ex.begin), np.asarray(ex.end)
-            cands = self._candidates(retrievers, items, begin, end, progress=progress,
-                                     desc=f"candidates fold {f + 1}/{folds}")
-            targets = items[end]
-            hit = cands.items == targets[:, None]
-            useful = hit.any(axis=1)
-            features = candidate_features(cands, items, begin, end, table,
-                                          self.retriever_labels, p["features"])
-            slots = (cands.valid & useful[:, None]).ravel()
-            parts.append({
-                "features": features[slots],
-                "label": hit.ravel()[slots].astype(np.float32),
-                "group": cands.valid[useful].sum(axis=1),
-                "fold": np.full(int(useful.sum()), f),
-                "candidates": cands.items.ravel()[slots],
-                "targets": targets[useful],
-                "histories": [items[b:e] for b, e in zip(begin[useful], end[useful])],
-            })
-        if not parts or sum(len(part["group"]) for part in parts) == 0:
-            raise ValueError("no held-out session has its target among the candidates; "
-                             "raise top_m or check the retrievers")
-        out = {key: np.concatenate([part[key] for part in parts])
-               for key in ("features", "label", "group", "fold", "candidates", "targets")}
-        out["histories"] = [h for part in parts for h in part["histories"]]
-        out["feature_names"] = list(self.feature_names)
-        return out
+        table = None
+        if self._uses_item_table:
+            key = json.dumps({k: p.get(k) for k in _TABLE_PARAMS})
+            if key not in tables:
+                tables[key] = self._item_table(fit_part, retrievers)
+            table = tables[key]
+        ex = held.examples()
+        if len(ex) == 0:
+            return None
+        items = np.asarray(held.sessions.items)
+        begin, end = np.asarray(ex.begin), np.asarray(ex.end)
+        cands = self._candidates(retrievers, items, begin, end, progress=progress,
+                                 desc=f"candidates fold {fold + 1}/{folds}")
+        targets = items[end]
+        hit = cands.items == targets[:, None]
+        useful = hit.any(axis=1)
+        features = candidate_features(cands, items, begin, end, table,
+                                      self.retriever_labels, p["features"])
+        slots = (cands.valid & useful[:, None]).ravel()
+        return {
+            "features": features[slots],
+            "label": hit.ravel()[slots].astype(np.float32),
+            "group": cands.valid[useful].sum(axis=1),
+            "fold": np.full(int(useful.sum()), fold),
+            "candidates": cands.items.ravel()[slots],
+            "targets": targets[useful],
+            "histories": [items[b:e] for b, e in zip(begin[useful], end[useful])],
+        }
 
     def _select_columns(self, rows: dict) -> dict:
         """``rows`` with the feature columns of this model, in its order."""
@@ -485,3 +477,60 @@ class FusionRerank(Recommender):
             self.booster = xgb.Booster()
             self.booster.load_model(bytearray(arrays["ranker/model"].tobytes()))
             self.best_iteration = int(arrays["ranker/best_iteration"][0])
+
+
+# The parameters that define the item table (hot and graph columns).
+_TABLE_PARAMS = ("graph_itemcf", "recent_share", "pagerank_damping",
+                 "betweenness_exact_max_nodes", "betweenness_sample", "katz_attenuation", "seed")
+# The parameters that define the folds and what is fitted in them: models that share rows
+# must agree on these.
+_FOLD_PARAMS = ("retrievers", "folds", "seed", "ranker_targets")
+
+
+def shared_out_of_fold_rows(models: Sequence[FusionRerank], train: SessionSet,
+                            valid: Optional[SessionSet] = None,
+                            progress: bool = False) -> list:
+    """:meth:`FusionRerank.out_of_fold_rows` of each of ``models`` from one fit of the
+    retrievers per fold: the models must have the same retrievers, ``folds``, ``seed`` and
+    ``ranker_targets``; they may differ in candidate settings (``top_m``, ``keep``, ``quota``,
+    ``scale``, ``floor``) and ``features``. Returns one rows dict per model, in order (pass each
+    to its model's ``fit(rows=...)``)."""
+    from tqdm.auto import tqdm
+
+    models = list(models)
+    if not models or not all(isinstance(m, FusionRerank) for m in models):
+        raise TypeError("shared_out_of_fold_rows needs a non-empty list of FusionRerank models")
+    first = models[0].params
+    for i, m in enumerate(models[1:], 1):
+        differ = [k for k in _FOLD_PARAMS if m.params[k] != first[k]]
+        if differ:
+            raise ValueError(f"model {i} differs from model 0 in {differ}: models that share "
+                             f"out-of-fold rows must fit the same retrievers on the same folds")
+    n = train.sessions.num_sessions
+    folds = first["folds"]
+    if n < folds:
+        raise ValueError(f"{n} training sessions are too few for {folds} folds")
+    fold_of = np.random.default_rng(first["seed"]).permutation(n) % folds
+    parts = [[] for _ in models]
+    for f in tqdm(range(folds), desc="fusion_rerank folds", disable=not progress, leave=False):
+        fit_part = _part(train, np.flatnonzero(fold_of != f), "train", "all")
+        held = _part(train, np.flatnonzero(fold_of == f), "valid", first["ranker_targets"],
+                     counts=fit_part.train_counts)
+        retrievers = [_fit_retriever(_fresh(s), fit_part, valid, False)
+                      for s in first["retrievers"]]
+        tables: dict = {}
+        for m, out in zip(models, parts):
+            rows = m._fold_rows(retrievers, fit_part, held, f, folds, progress, tables)
+            if rows is not None:
+                out.append(rows)
+    result = []
+    for m, model_parts in zip(models, parts):
+        if not model_parts or sum(len(part["group"]) for part in model_parts) == 0:
+            raise ValueError("no held-out session has its target among the candidates; "
+                             "raise top_m or check the retrievers")
+        out = {key: np.concatenate([part[key] for part in model_parts])
+               for key in ("features", "label", "group", "fold", "candidates", "targets")}
+        out["histories"] = [h for part in model_parts for h in part["histories"]]
+        out["feature_names"] = list(m.feature_names)
+        result.append(out)
+    return result

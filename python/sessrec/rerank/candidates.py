@@ -16,7 +16,14 @@ retriever's row is first mapped to (0, 1] over the whole catalogue (``scale``):
 
 The fused score is kept as its logarithm, sum_t log p_t (a product of many small p underflows
 float32); its order is the product's. The ``keep`` candidates with the highest fused score stay,
-best first; ties go to the lower item index. Every step is vectorised over a block of histories
+best first; ties go to the lower item index.
+
+``quota`` (sessrec's option; 0, the default, is the paper's rule): each retriever's top
+``quota`` items keep a place among the ``keep`` whatever their fused score, and the remaining
+places go by fused score as above; the kept list is still ordered by fused score. Why: an item
+that only one retriever can score - an item never seen in training, which ItemCF and the GRU put
+last - has its product pulled down by the others' floor, and with the paper's rule it never
+enters the candidates however high the text retriever ranks it. Every step is vectorised over a block of histories
 (the C++ core takes each retriever's top-M); no Python loop touches single histories.
 """
 
@@ -66,8 +73,20 @@ def log_scaled(scores: np.ndarray, scale: str, floor: float) -> np.ndarray:
     raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
 
 
+def check_quota(quota: int, top_m: int, keep: int, retrievers: int) -> int:
+    """``quota`` validated against ``top_m``, ``keep`` and the number of retrievers."""
+    if isinstance(quota, bool) or not isinstance(quota, (int, np.integer)) or quota < 0:
+        raise ValueError(f"quota must be an integer >= 0, got {quota!r}")
+    if quota > top_m:
+        raise ValueError(f"quota ({quota}) cannot exceed top_m ({top_m}): a retriever's "
+                         f"reserved items come from its top-M")
+    if quota * retrievers > keep:
+        raise ValueError(f"quota ({quota}) x {retrievers} retrievers exceeds keep ({keep})")
+    return int(quota)
+
+
 def fuse_block(score_rows: Sequence[np.ndarray], top_m: int, keep: int, scale: str,
-               floor: float, with_full: bool) -> CandidateLists:
+               floor: float, with_full: bool, quota: int = 0) -> CandidateLists:
     """:class:`CandidateLists` of one block from each retriever's full score rows."""
     rows, num_items = score_rows[0].shape
     m = min(top_m, num_items)
@@ -81,7 +100,18 @@ def fuse_block(score_rows: Sequence[np.ndarray], top_m: int, keep: int, scale: s
     fused = np.take_along_axis(fused_full, np.maximum(union, 0), axis=1)
     fused[union < 0] = -np.inf
     # Rows are sorted by item index, so a stable sort on -fused breaks ties by lower index.
-    order = np.argsort(-fused, axis=1, kind="stable")[:, :keep]
+    if quota > 0:
+        reserved = np.zeros((rows, num_items), dtype=bool)
+        for top in tops:
+            np.put_along_axis(reserved, top[:, :quota], True, axis=1)
+        reserved = np.take_along_axis(reserved, np.maximum(union, 0), axis=1) & (union >= 0)
+        # Every reserved slot (at most quota x retrievers <= keep), then the best others.
+        chosen = np.argsort(-np.where(reserved, np.inf, fused), axis=1, kind="stable")[:, :keep]
+        chosen.sort(axis=1)  # back to item order, so the stable sort below breaks ties by index
+        by_fused = np.argsort(-np.take_along_axis(fused, chosen, axis=1), axis=1, kind="stable")
+        order = np.take_along_axis(chosen, by_fused, axis=1)
+    else:
+        order = np.argsort(-fused, axis=1, kind="stable")[:, :keep]
     items = np.take_along_axis(union, order, axis=1)
     fused = np.take_along_axis(fused, order, axis=1)
     if items.shape[1] < keep:
@@ -108,17 +138,19 @@ def retrieve_candidates(
     scale: str = "minmax",
     floor: float = 1e-3,
     with_full: bool = False,
+    quota: int = 0,
     block_bytes: int = 64 << 20,
     progress: bool = False,
     desc: str = "candidates",
 ) -> CandidateLists:
     """Candidates of the histories ``items[begin[r]:end[r]]`` from fitted ``retrievers`` (any
     :class:`sessrec.models.Recommender`), scored in blocks of about ``block_bytes`` of scores
-    across all retrievers."""
+    across all retrievers; ``quota`` reserves each retriever's top items (module docstring)."""
     from tqdm.auto import tqdm
 
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    quota = check_quota(quota, top_m, keep, len(retrievers))
     n = len(begin)
     num_items = retrievers[0].num_items
     rows = max(1, block_bytes // (4 * num_items * len(retrievers)))
@@ -128,7 +160,7 @@ def retrieve_candidates(
         b, e = begin[first:first + rows], end[first:first + rows]
         score_rows = [np.asarray(r._score_arrays(items, b, e), dtype=np.float32)
                       for r in retrievers]
-        parts.append(fuse_block(score_rows, top_m, keep, scale, floor, with_full))
+        parts.append(fuse_block(score_rows, top_m, keep, scale, floor, with_full, quota))
         bar.update(len(b))
     bar.close()
     if not parts:
