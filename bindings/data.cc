@@ -210,6 +210,7 @@ void bind_data(py::module_& m) {
       .def_readwrite("search_share", &SyntheticConfig::search_share)
       .def_readwrite("add_share", &SyntheticConfig::add_share)
       .def_readwrite("buy_share", &SyntheticConfig::buy_share)
+      .def_readwrite("purchase_intent", &SyntheticConfig::purchase_intent)
       .def_readwrite("start_time", &SyntheticConfig::start_time)
       .def_readwrite("time_span", &SyntheticConfig::time_span)
       .def_readwrite("seed", &SyntheticConfig::seed);

@@ -66,6 +66,8 @@ void SyntheticConfig::validate() const {
       search_share + add_share + buy_share > 1)
     throw InputError("synthetic: action shares must be non-negative and sum to at most 1");
   if (time_span <= 0) throw InputError("synthetic: time_span must be positive");
+  if (!(purchase_intent >= 0 && purchase_intent <= 1))
+    throw InputError("synthetic: purchase_intent must be in [0, 1]");
 }
 
 SyntheticData generate_synthetic(const SyntheticConfig& config) {
@@ -155,7 +157,6 @@ SyntheticData generate_synthetic(const SyntheticConfig& config) {
   std::vector<std::vector<int64_t>> query_positions(n_sessions);
   const int64_t cold_start =
       config.start_time + static_cast<int64_t>((1.0 - config.cold_period) * config.time_span);
-  const double view_share = 1.0 - config.search_share - config.add_share - config.buy_share;
 
 #pragma omp parallel for schedule(dynamic, 256)
   for (int64_t s = 0; s < n_sessions; ++s) {
@@ -168,15 +169,33 @@ SyntheticData generate_synthetic(const SyntheticConfig& config) {
     const auto& samplers = cold_allowed ? all_items : warm_items;
     int32_t topic = topics.draw(session_rng);
     int32_t previous = -1;
+    // The session's behaviour; purchase intent (SyntheticConfig) changes it, drawn only when on.
+    double topic_drift = config.topic_drift, repeat_probability = config.repeat_probability;
+    double add_share = config.add_share, buy_share = config.buy_share;
+    if (config.purchase_intent > 0) {
+      const double strength = config.purchase_intent;
+      if (u(session_rng) < 0.5) {
+        const double room = (1.0 - config.search_share) / std::max(add_share + buy_share, 1e-12);
+        const double scale = std::min(1.0 + 2.0 * strength, room);
+        add_share *= scale;
+        buy_share *= scale;
+        topic_drift *= 1.0 - strength;
+        repeat_probability += strength * (0.3 - repeat_probability);
+      } else {
+        add_share *= 1.0 - strength;
+        buy_share *= 1.0 - strength;
+      }
+    }
+    const double view_share = 1.0 - config.search_share - add_share - buy_share;
     for (int64_t p = 0; p < length; ++p) {
-      if (p > 0 && u(session_rng) < config.topic_drift) {
+      if (p > 0 && u(session_rng) < topic_drift) {
         // Drift mostly to a neighbouring topic, sometimes anywhere.
         const int32_t next = u(session_rng) < 0.7
                                  ? static_cast<int32_t>((topic + 1 + session_rng() % 2) % n_topics)
                                  : topics.draw(session_rng);
         if (!samplers[next].empty()) topic = next;
       }
-      int32_t item = (previous >= 0 && u(session_rng) < config.repeat_probability)
+      int32_t item = (previous >= 0 && u(session_rng) < repeat_probability)
                          ? previous
                          : samplers[topic].draw(session_rng);
       const int64_t e = store.offsets[s] + p;
@@ -189,7 +208,7 @@ SyntheticData generate_synthetic(const SyntheticConfig& config) {
         action = kSearch;
       else if (a < config.search_share + view_share)
         action = kView;
-      else if (a < config.search_share + view_share + config.add_share)
+      else if (a < config.search_share + view_share + add_share)
         action = kAddToCart;
       else
         action = kBuy;

@@ -31,6 +31,14 @@ struct SyntheticConfig {
   double cold_share = 0.05;          // share of items that are cold
   double cold_period = 0.1;          // cold items occur only in the last fraction of time
   double search_share = 0.1, add_share = 0.15, buy_share = 0.08;  // the rest are views
+  // Purchase intent, s in [0, 1] (0: off, and then no random draw is added, so the output is the
+  // same as without the option). With s > 0 each session draws a latent intent, on with
+  // probability 1/2. An intent session multiplies add_share and buy_share by 1 + 2s (capped so
+  // that they and search_share sum to at most 1), topic_drift by 1 - s, and moves
+  // repeat_probability a share s of the way to 0.3: carts, purchases and repeated views in few
+  // topics. A session without intent multiplies add_share and buy_share by 1 - s. Whether a
+  // session buys can then be told, in part, from the events before the purchase.
+  double purchase_intent = 0.0;
   int64_t start_time = 1'600'000'000;
   int64_t time_span = 90 * 24 * 3600;
   uint64_t seed = 0;

@@ -21,7 +21,17 @@ def synthetic(
     """Generate a dataset; ``config`` sets any field of ``sessrec._core.SyntheticConfig``:
     num_topics, num_brands, zipf_exponent, mean_session_length, topic_drift,
     repeat_probability, cold_share, cold_period, search_share, add_share, buy_share,
-    start_time, time_span.
+    purchase_intent, start_time, time_span.
+
+    ``purchase_intent`` (s in [0, 1], 0 by default: off, the output unchanged) makes purchases
+    depend on the session. Each session draws a latent intent, on with probability 1/2. An
+    intent session multiplies ``add_share`` and ``buy_share`` by 1 + 2s (capped so that with
+    ``search_share`` they sum to at most 1), ``topic_drift`` by 1 - s, and moves
+    ``repeat_probability`` a share s of the way to 0.3; a session without intent multiplies
+    ``add_share`` and ``buy_share`` by 1 - s. Buyers therefore add to cart, repeat views and stay
+    in few topics before they buy, and PIP labels (``sr.tasks.pip_examples``) can be predicted
+    from the events before the purchase. Sessions must be long enough for PIP inputs of at least
+    5 interactions (e.g. ``mean_session_length=12``).
 
     Cold items occur only in sessions that start in the last ``cold_period`` share of the time
     span, so ``split("time", test=cold_period)`` holds them out of training. Per-event query
