@@ -30,6 +30,17 @@ CASES = {
                                            dict(WO_DCL, margin_warmup=300, threads=1)),
     "LangEmb defaults, margin_warmup 300": (sr.models.LangEmb,
                                             dict(margin_warmup=300, threads=1)),
+    "LangEmb w/o DCL, InfoNCE": (sr.models.LangEmb,
+                                 dict(WO_DCL, objective="infonce", threads=1)),
+    "LangEmb defaults, InfoNCE": (sr.models.LangEmb, dict(objective="infonce", threads=1)),
+    "LangEmb defaults, margin 0.05 rad, margin_warmup 300": (
+        sr.models.LangEmb, dict(margin=0.05, margin_warmup=300, threads=1)),
+    "LangEmb defaults, margin 0.1 rad, margin_warmup 300": (
+        sr.models.LangEmb, dict(margin=0.1, margin_warmup=300, threads=1)),
+    "LangEmb defaults, margin 0.05 rad, fixed": (
+        sr.models.LangEmb, dict(margin=0.05, margin_warmup=0, threads=1)),
+    "LangEmb defaults, momentum 0.99, InfoNCE": (
+        sr.models.LangEmb, dict(objective="infonce", momentum=0.99, threads=1)),
 }
 
 

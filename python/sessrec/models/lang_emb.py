@@ -36,16 +36,18 @@ What sessrec does, and where it reads the paper one way or departs from it:
   constant), and each term draws its queue negatives from that space's queue of
   ``queue_capacity`` (16,384 > 10,000) momentum keys. No gradient reaches the queues or the
   momentum encoder.
-- ArcCon's s and m: the paper gives no values; ``scale`` 20 and ``margin`` 10 degrees are
-  sessrec's (cpp/sessrec/loss/contrastive_objective.h). From scratch the margin stalls
-  learning: freshly initialised encoders map every text to nearly the same direction, and a
-  positive pushed 10 degrees further than its negatives gets almost no useful gradient. On
-  online_retail (dim 32, 2 layers, 1 epoch, batch 256) single-direction ArcCon reached
-  validation NDCG@20 0.002 (0.024 as LangEmb's first-layer pooling) against InfoNCE's 0.126
-  (= ArcCon with m = 0), and 0.066 with the margin ramped in. So LangEmb ramps the margin
-  linearly from 0 over its first ``margin_warmup`` = 1,000 steps (``margin_warmup=0``: the
-  paper's fixed margin, meant for a pre-trained start). ArcCon still trails InfoNCE from
-  scratch at that size: a finding to settle with the Table 2 runs, not a tuned default.
+- ArcCon's s and m: the paper gives no values. LangEmb uses ``scale`` 20 (InfoNCE's tau 0.05)
+  and ``margin`` 0.05 rad (2.9 degrees), ramped linearly from 0 over its first
+  ``margin_warmup`` = 1,000 steps (``margin_warmup=0``: a fixed margin from the first step,
+  meant for a pre-trained start). Both are sessrec's choices for an encoder trained from
+  scratch, made on online_retail's validation part (bench/check_arccon_margin.py and
+  bench/RESULTS.md "ArcCon from scratch"; dim 32, 2 layers, 1 epoch of 721 steps, batch 256,
+  LangEmb's other defaults; validation NDCG@20): m = 0 (InfoNCE) 0.117, m = 0.05 ramped over
+  300 steps 0.119, m = 0.1 ramped 0.105, m = 10 degrees (the general ArcCon default of
+  cpp/sessrec/loss/contrastive_objective.h) ramped 0.055, m = 0.05 fixed 0.040. A fresh
+  encoder maps every text to nearly one direction, and a positive held a large margin behind
+  its negatives gets almost no useful gradient; the paper's fine-tuned BERT does not start
+  there. Pass ``margin=`` (radians) and ``margin_warmup=0`` for other settings.
 - The paper starts from a pre-trained BERT; nothing is downloaded here, so the encoder trains
   from scratch unless ``init_weights`` names an HDF5 parameter file (the documented layout of
   :meth:`export_parameters`; :func:`sessrec.models.text_encoder.torch_transformer_names` maps a
@@ -85,8 +87,9 @@ class LangEmb(TextContrastive):
 
     Everything :class:`TextContrastive` takes, with the paper's settings as defaults:
     ``objective="arccon"``, ``decoupled=(0.35, 0.35, 0.15, 0.15)``, ``momentum=0.999``,
-    ``queue_capacity=16384``, ``pooling="mean"``, ``pool_layer=0``; sessrec's
-    ``margin_warmup=1000`` (from scratch the margin is ramped in: see the module docstring);
+    ``queue_capacity=16384``, ``pooling="mean"``, ``pool_layer=0``; sessrec's own
+    ``margin=0.05`` radians with ``margin_warmup=1000`` (the paper gives none; chosen for an
+    encoder trained from scratch: see the module docstring);
     and ``attributes``: the catalogue fields whose values make an item's text, in order (None:
     every text field, then every categorical field; the field "text" is left out when the
     catalogue has other text fields, because the loaders make it by joining them). An item
@@ -103,6 +106,7 @@ class LangEmb(TextContrastive):
         decoupled: Optional[tuple] = PAPER_LAMBDAS,
         momentum: float = 0.999,
         queue_capacity: int = 16384,
+        margin: float = 0.05,
         margin_warmup: int = 1000,
         pooling: str = "mean",
         pool_layer: int = 0,
@@ -111,7 +115,8 @@ class LangEmb(TextContrastive):
         if isinstance(attributes, str):
             attributes = [attributes]
         super().__init__(objective=objective, decoupled=decoupled, momentum=momentum,
-                         queue_capacity=queue_capacity, margin_warmup=margin_warmup,
+                         queue_capacity=queue_capacity, margin=margin,
+                         margin_warmup=margin_warmup,
                          pooling=pooling, pool_layer=pool_layer, **params)
         self.params["attributes"] = None if attributes is None else list(attributes)
 
