@@ -18,8 +18,9 @@ centrality". The graph is :class:`sessrec._core.CooccurrenceGraph`: undirected, 
   end), and the sum is scaled by (items with an edge) / (sources) and halved (undirected pairs),
   which estimates the exact value without bias (Brandes and Pich's source sampling; python-
   igraph 0.10.2, the Debian version, cannot restrict ``betweenness`` to a set of sources). On
-  online_retail's training graph (3,364 items with edges, 257,677 edges) 200 sources took 10 s
-  against 56 s for the exact value, with a Spearman correlation of 0.93 between the two.
+  online_retail's training graph (3,364 items with edges, 257,677 edges) 200 sources took 3.6 s
+  against 21.8 s for the exact value, with a Spearman correlation of 0.91 between the two (800
+  sources: 12.3 s, 0.97; bench/check_betweenness_sampling.py, bench/RESULTS.md).
 * Katz: igraph has none. x = alpha * A x + 1 is iterated (A the weighted adjacency) with
   alpha = ``katz_attenuation`` / lambda_max, lambda_max being the leading eigenvalue that
   igraph's ``eigenvector_centrality(return_eigenvalue=True)`` returns; the result is scaled to
