@@ -213,7 +213,9 @@ void bind_data(py::module_& m) {
       .def_readwrite("purchase_intent", &SyntheticConfig::purchase_intent)
       .def_readwrite("start_time", &SyntheticConfig::start_time)
       .def_readwrite("time_span", &SyntheticConfig::time_span)
-      .def_readwrite("seed", &SyntheticConfig::seed);
+      .def_readwrite("seed", &SyntheticConfig::seed)
+      .def_readwrite("image_dim", &SyntheticConfig::image_dim)
+      .def_readwrite("image_noise", &SyntheticConfig::image_noise);
 
   m.def("generate_synthetic", [](const SyntheticConfig& config, bool with_text_lists) {
     SyntheticData data;
@@ -230,6 +232,12 @@ void bind_data(py::module_& m) {
     out["price"] = to_numpy(std::move(data.price));
     out["topic"] = to_numpy(std::move(data.topic));
     out["cold"] = to_numpy(std::move(data.cold));
+    if (config.image_dim > 0) {
+      const int64_t F = config.image_dim, n = static_cast<int64_t>(data.image.size()) / F;
+      py::array_t<float> image({n, F});
+      std::copy(data.image.begin(), data.image.end(), image.mutable_data());
+      out["image"] = image;
+    }
     // Per-event query text is one string per event; at scale it is returned only on request.
     if (with_text_lists) out["queries"] = to_py_list(data.queries);
     return out;

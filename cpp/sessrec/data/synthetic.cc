@@ -55,6 +55,8 @@ void SyntheticConfig::validate() const {
   if (num_topics < 1 || num_topics > num_items)
     throw InputError("synthetic: num_topics must be in 1..num_items");
   if (num_brands < 1) throw InputError("synthetic: num_brands must be >= 1");
+  if (image_dim < 0) throw InputError("synthetic: image_dim must be >= 0");
+  if (!(image_noise >= 0)) throw InputError("synthetic: image_noise must be >= 0");
   if (mean_session_length < 2) throw InputError("synthetic: mean_session_length must be >= 2");
   if (!(cold_share >= 0 && cold_share < 1))
     throw InputError("synthetic: cold_share must be in [0, 1)");
@@ -122,6 +124,19 @@ SyntheticData generate_synthetic(const SyntheticConfig& config) {
     if (unit(rng) < 0.4) title += " " + materials[rng() % materials.size()];
     out.item_ids.push_back("i" + std::to_string(i));
     out.titles.push_back(title);
+  }
+
+  if (config.image_dim > 0) {  // topic prototypes plus noise, from a stream of their own
+    std::mt19937_64 image_rng = stream(config.seed, 0x1A6E);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    const int64_t F = config.image_dim;
+    std::vector<float> prototype(n_topics * F);
+    for (float& x : prototype) x = normal(image_rng);
+    out.image.resize(n_items * F);
+    for (int64_t i = 0; i < n_items; ++i)
+      for (int64_t f = 0; f < F; ++f)
+        out.image[i * F + f] = prototype[out.topic[i] * F + f] +
+                               static_cast<float>(config.image_noise) * normal(image_rng);
   }
 
   // Per-topic samplers; warm-only samplers serve sessions before the cold period.

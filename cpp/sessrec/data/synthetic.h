@@ -42,6 +42,11 @@ struct SyntheticConfig {
   int64_t start_time = 1'600'000'000;
   int64_t time_span = 90 * 24 * 3600;
   uint64_t seed = 0;
+  // Image-like item vectors (0: none): the item's topic prototype plus image_noise times
+  // standard normal noise per entry, prototypes N(0, 1) per topic. Drawn from their own stream,
+  // so every other output is the same with or without them.
+  int64_t image_dim = 0;
+  double image_noise = 1.0;
 
   void validate() const;
 };
@@ -56,6 +61,7 @@ struct SyntheticData {
   std::vector<float> price;
   std::vector<int32_t> topic;   // the latent topic of each item (ground truth)
   std::vector<uint8_t> cold;    // 1 for cold items
+  std::vector<float> image;     // [num_items, image_dim] when image_dim > 0, else empty
 };
 
 SyntheticData generate_synthetic(const SyntheticConfig& config);

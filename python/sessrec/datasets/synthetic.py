@@ -52,10 +52,13 @@ def synthetic(
     topics = data["topic"]
     catalog.set_categorical("topic", topics, [f"topic{t}" for t in range(int(topics.max()) + 1)])
     catalog.set_numeric("cold", data["cold"].astype(np.float32))
-    return Dataset(
+    dataset = Dataset(
         name,
         data["sessions"],
         catalog,
         action_names=ACTION_NAMES,
         queries=data.get("queries"),
     )
+    if "image" in data:  # image_dim > 0: image-like item vectors, catalogue order
+        dataset.image_features = data["image"]
+    return dataset
