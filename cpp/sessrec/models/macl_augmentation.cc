@@ -74,7 +74,8 @@ std::vector<int32_t> sequence_view(const int32_t* ids, int64_t n, SequenceOp op,
                                    const SequenceViewConfig& config, CounterRandom& rng) {
   std::vector<int32_t> v(ids, ids + n);
   auto span = [&](float ratio) {
-    return std::clamp<int64_t>(static_cast<int64_t>(std::ceil(ratio * double(n))), 1, n);
+    // 1e-6 keeps float ratios such as 0.6f * 5 from rounding up to the next item
+    return std::clamp<int64_t>(static_cast<int64_t>(std::ceil(double(ratio) * n - 1e-6)), 1, n);
   };
   if (op == SequenceOp::kCrop) {
     const int64_t len = span(config.crop_ratio), start = rng.below(n - len + 1);

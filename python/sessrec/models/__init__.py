@@ -5,6 +5,7 @@ from .base import Recommender, ScorerView, load
 from .fusion_rerank import FusionRerank
 from .item_cf import ItemCF
 from .lang_emb import LangEmb
+from .macl import MACL
 from .neural import NeuralRecommender
 from .sequence_models import GRU4Rec, MeanPool, NFRec, SASRec, TextOnly
 from .popularity import POP
@@ -35,4 +36,5 @@ __all__ = [
     "ScorerView",
     "FusionRerank",
     "UBM",
+    "MACL",
 ]
