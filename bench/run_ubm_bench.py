@@ -17,18 +17,16 @@ NIP only, they have no purchases.
 
 Rows (Table 1). "UBM": stage 1 then stage 2; "UBM_wo": no pre-training (the paper's UBM_wo);
 "UBM_stage2": stage 2 only (the interaction encoder starts from scratch: the nearest reading of
-the paper's UBM_wo_BERT, which skips its pre-trained BERT start); "UBM_no_loss1..4" (Table 2,
+the paper's UBM_wo_BERT, which skips its pre-trained BERT start); "mean-pooled": the paper's
+BERT_mini-style baseline, here the same interaction encoder after stage 1 (item-level
+pre-training only) with the session vector the mean of the interaction vectors, no session
+encoder, fine-tuned with the same task layers (bench/ubm_mean_pooled.py: pooling and task layers
+in NumPy, the encoder in C++); "UBM_no_loss1..4" (Table 2,
 synthetic only): both stages with one loss switched off (``UBM(no_loss=(k,))``; §4.4 "we
 pre-train UBM with one corresponding loss ignored at a time"); "RAND/FIXED/POP" (§4.1.3: random
 purchase probabilities for PIP, the mean remaining length of the training examples for RLP,
 training popularity for NIP); "SASRec" (NIP; the ID-based sequence model in place of the paper's
 SR-GNN). Every UBM row fine-tunes a copy of the pre-trained model for each task (sr.tasks).
-
-Not here: the paper's mean-pooled text baseline (BERT_mini: interaction vectors averaged over the
-session, fine-tuned with the task layers). sessrec's UBM core has no mean-pooling mode (its
-session encoder needs at least one layer) and its task heads are bound only as whole fine-tuning
-steps through that encoder, so the baseline would need a change to cpp/sessrec/models/ubm.* (not
-made here).
 
 Protocol. Validation parts choose the fine-tuning epoch (lowest validation loss; the
 pre-training stages have no model selection) and SASRec's early stopping; each task reads its
@@ -50,7 +48,8 @@ through the interaction encoder (every view, cut to the per-interaction limit), 
 the process's ``ru_maxrss``. Every row carries the date, git commit, CPU, threads and load.
 
 Each finished run is one JSON line appended to ``--out`` at once; a rerun skips the runs the file
-holds.
+holds. A task row's ``peak_mib`` is its process's peak so far (the runs of one invocation share a
+process); the throughput sides' peaks are their own.
 """
 
 from __future__ import annotations
@@ -80,7 +79,7 @@ TOKENS = dict(max_interactions=32, max_title_tokens=32, max_tokens_per_interacti
 MODEL = dict(dim=64, layers=2, session_layers=2, heads=2, ffn_dim=256, dropout=0.1,
              temperature=0.05, stage1_epochs=2, stage2_epochs=2, stage1_batch_size=128,
              stage2_batch_size=32, lr=1e-3, warmup=0.1)
-FINETUNE = dict(epochs=5, batch_size=32, lr=3e-4, patience=2)
+FINETUNE = dict(epochs=8, batch_size=32, lr=1e-3, patience=2)
 NIP = dict(min_count=5, candidate_updates="epoch", train_examples=20000)
 SASREC = dict(dim=64, layers=2, heads=2, ffn_dim=256, max_len=32, dropout=0.2, batch_size=256,
               lr=1e-3, epochs=30, patience=3, metric="NDCG@20")
@@ -94,9 +93,10 @@ UBM_VARIANTS = {
     "UBM_wo": dict(stages=()),
     "UBM_stage2": dict(stages=(2,)),
     **{f"UBM_no_loss{k}": dict(stages=(1, 2), no_loss=(k,)) for k in (1, 2, 3, 4)},
+    "mean-pooled": dict(stages=(1,), mean_pooled=True),
 }
 VARIANTS = list(UBM_VARIANTS) + ["RAND/FIXED/POP", "SASRec"]
-TABLE1 = ["UBM_wo", "UBM_stage2", "UBM", "RAND/FIXED/POP", "SASRec"]
+TABLE1 = ["RAND/FIXED/POP", "SASRec", "mean-pooled", "UBM_wo", "UBM_stage2", "UBM"]
 TABLE2 = ["UBM"] + [f"UBM_no_loss{k}" for k in (1, 2, 3, 4)]
 DATASETS = ["synthetic", "online_retail", "ml-100k"]
 
@@ -181,6 +181,8 @@ def run_ubm(dataset: str, variant: str, seed: int, ds, parts, tasks, progress: b
     row = {"pretrain_seconds": time.perf_counter() - start,
            "pretrain": ubm.history_.to_dict("records"), "tasks": {}}
     common = dict(seed=seed, progress=progress, dataset=ds)
+    if spec.get("mean_pooled"):
+        return {**row, "tasks": mean_pooled_tasks(ubm, parts, tasks, common)}
     if "pip" in tasks:
         start = time.perf_counter()
         tuned = sr.tasks.finetune(ubm, "pip", train, valid, **FINETUNE, **common)
@@ -199,6 +201,27 @@ def run_ubm(dataset: str, variant: str, seed: int, ds, parts, tasks, progress: b
     row["tasks"]["nip"] = {**nip_metrics(nip, sr.tasks.nip_examples(test, NIP["min_count"])),
                            "best_epoch": nip.best_epoch, "seconds": time.perf_counter() - start}
     return row
+
+
+def mean_pooled_tasks(ubm, parts, tasks, common) -> dict:
+    """PIP, RLP and NIP of the mean-pooled baseline on a UBM pre-trained by stage 1."""
+    from ubm_mean_pooled import MeanPooledNIP, MeanPooledTask
+
+    train, valid, test = parts
+    out = {}
+    for task in ("pip", "rlp"):
+        if task in tasks:
+            start = time.perf_counter()
+            model = MeanPooledTask(ubm, task, **FINETUNE, **common).fit(train, valid)
+            out[task] = {**series(model.evaluate(test)), "best_epoch": model.best_epoch,
+                         "seconds": time.perf_counter() - start}
+    start = time.perf_counter()
+    nip = MeanPooledNIP(ubm, min_count=NIP["min_count"], **FINETUNE, **common)
+    nip.fit(sample_examples(train, NIP["train_examples"], common["seed"]),
+            sr.tasks.nip_examples(valid, NIP["min_count"]))
+    out["nip"] = {**nip_metrics(nip, sr.tasks.nip_examples(test, NIP["min_count"])),
+                  "best_epoch": nip.best_epoch, "seconds": time.perf_counter() - start}
+    return out
 
 
 def run_baselines(seed: int, ds, parts, tasks) -> dict:
@@ -349,25 +372,27 @@ SMOKE_FLAG = "--smoke"
 
 
 # ----------------------------------------------------------------------------------- report
-def mean_std(values) -> str:
+def mean_std(values, digits: int = 4) -> str:
     values = np.asarray([v for v in values if v is not None], dtype=float)
     if len(values) == 0:
         return "—"
     if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
+        return f"{values[0]:,.{digits}f}"
+    return f"{values.mean():,.{digits}f} ± {values.std(ddof=1):,.{digits}f}"
 
 
 def task_table(runs, dataset, task, metrics, variants) -> list[str]:
-    lines = [f"| {task.upper()} | n | " + " | ".join(metrics) + " |",
-             "|---|---|" + "---|" * len(metrics)]
+    lines = []
     for variant in variants:
         got = [r["tasks"][task] for r in runs
                if r["dataset"] == dataset and r["variant"] == variant and task in r["tasks"]]
         if got:
             lines.append(f"| {variant} | {len(got)} | " +
                          " | ".join(mean_std([g.get(m) for g in got]) for m in metrics) + " |")
-    return lines + [""]
+    if not lines:
+        return []
+    return [f"| {task.upper()} | n | " + " | ".join(metrics) + " |",
+            "|---|---|" + "---|" * len(metrics)] + lines + [""]
 
 
 def bucket_table(runs, dataset) -> list[str]:
@@ -410,7 +435,7 @@ def throughput_table(rows) -> list[str]:
     lines = ["Pre-training throughput (tokens/s through the interaction encoder, mean ± std "
              "over seeds) and peak RSS:", "",
              "| stage | framework | n | threads | tokens/s | step median s | peak MiB | "
-             "max |h' diff| |", "|---" * 8 + "|"]
+             "max h' difference |", "|---" * 8 + "|"]
     for stage in (1, 2):
         for framework in ("sessrec", "torch"):
             got = [r for r in rows if r["stage"] == stage and r["framework"] == framework]
@@ -420,8 +445,8 @@ def throughput_table(rows) -> list[str]:
                     if framework == "torch" else "—")
             lines.append(
                 f"| {stage} | {framework} | {len(got)} | {got[0]['threads']} | "
-                f"{mean_std([r['tokens_per_s'] for r in got])} | "
-                f"{mean_std([r['step_median_s'] for r in got])} | "
+                f"{mean_std([r['tokens_per_s'] for r in got], 0)} | "
+                f"{mean_std([r['step_median_s'] for r in got], 3)} | "
                 f"{max(r['peak_mib'] for r in got):.0f} | {diff} |")
     return lines + [""]
 
