@@ -7,16 +7,30 @@
     print(sr.evaluate(model, test, k=(10, 20)))
 """
 
-from . import _core, datasets, models, tasks, text
+import os
+
+# OpenMP threads that finish a parallel region spin for a while before they sleep (libgomp:
+# up to ~300,000 polls, far longer under OMP_WAIT_POLICY=ACTIVE). One process on an idle
+# machine gains a little from that; several sessrec processes on one machine (parallel search
+# trials, a benchmark beside a test run) each burn the cores the others need. PASSIVE makes
+# idle threads sleep at once. It must be set before the OpenMP runtime starts, i.e. before
+# _core is imported; a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from . import _core, datasets, models, pickling, tasks, text  # noqa: E402
 from .dataset import Dataset, SessionSet
 from .evaluation import compare, evaluate
 from .models import load
-from .models.training_log import TrainingDiverged
+from .models.training_log import RunLog, TrainingDiverged
+from .progress import get_progress, set_progress
+from .thread_scope import threads
 from .plots import plot_alterrec_curves, plot_feature_importances, plot_long_tail
 from .representation import alignment_uniformity
 from .task_metrics import classification_metrics, regression_metrics
 
 __version__ = "0.1.0"
+
+pickling.register()  # Datasets, SessionSets and models pickle and deep-copy
 
 
 def set_num_threads(n: int) -> None:
@@ -77,4 +91,8 @@ __all__ = [
     "get_num_threads",
     "set_matmul_precision",
     "get_matmul_precision",
+    "set_progress",
+    "get_progress",
+    "threads",
+    "RunLog",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,68 @@ def popularity_bucket(counts: np.ndarray, edges: Sequence[int]) -> np.ndarray:
     return np.searchsorted(np.asarray(edges[1:]), counts, side="left")
 
 
+class EvaluationTable(pd.DataFrame):
+    """What :func:`evaluate` and :func:`compare` return: the pandas table (one row per
+    breakdown and group, one column per metric@K; :func:`compare` adds an outer ``model``
+    level), with two accessors so that nobody has to spell the row's index::
+
+        table.metric("NDCG@20")                      # overall, a float (a Series by model)
+        table.metric("hits@20", group="cold")        # the cold targets
+        table.summary()                              # the overall row as a Series
+
+    Every DataFrame operation works on it as on any DataFrame."""
+
+    @property
+    def _constructor(self):
+        return EvaluationTable
+
+    def _row(self, breakdown: Optional[str], group: str):
+        if breakdown is None:
+            breakdown = {"all": "overall", "cold": "cold", "warm": "cold"}.get(group, "popularity")
+        if "model" in (self.index.names or []):
+            rows = self.xs((breakdown, group), level=("breakdown", "group"), drop_level=True)
+        else:
+            rows = self.loc[[(breakdown, group)]] if (breakdown, group) in self.index else None
+        if rows is None or len(rows) == 0:
+            groups = sorted({(b, g) for b, g in zip(self.index.get_level_values("breakdown"),
+                                                     self.index.get_level_values("group"))})
+            raise KeyError(f"no row ({breakdown!r}, {group!r}) in this table; it has {groups}")
+        return rows
+
+    def metric(self, name: str, group: str = "all",
+               breakdown: Optional[str] = None) -> Union[float, pd.Series]:
+        """One metric (``"NDCG@20"``, any case) of one group of targets (``"all"``, ``"cold"``,
+        ``"warm"`` or a popularity bucket such as ``"[0,30]"``): a float, or for a
+        :func:`compare` table a Series indexed by model."""
+        column = metric_name(name)
+        if column not in self.columns:
+            known = [c for c in self.columns if "@" in str(c)]
+            raise KeyError(f"no metric {name!r} in this table; it has {', '.join(known)}")
+        values = self._row(breakdown, group)[column]
+        if "model" in (self.index.names or []):
+            return pd.Series(values.to_numpy(dtype=float), index=values.index, name=column)
+        return float(values.iloc[0])
+
+    def summary(self, group: str = "all", breakdown: Optional[str] = None):
+        """Every metric of one group (default: all targets) as a Series (a DataFrame with a
+        row per model for a :func:`compare` table), ``examples`` first."""
+        rows = pd.DataFrame(self._row(breakdown, group))
+        if "model" in (self.index.names or []):
+            return rows
+        out = rows.iloc[0]
+        out.name = self.attrs.get("model", out.name)
+        return pd.Series(out)
+
+
+def metric_name(name: str) -> str:
+    """The table's column of a metric given in any case: "ndcg@20" -> "NDCG@20"."""
+    metric, _, k = str(name).partition("@")
+    for known in METRICS:
+        if known.lower() == metric.lower():
+            return f"{known}@{k}"
+    return str(name)
+
+
 def metric_table(
     ranks: np.ndarray,
     groups: Mapping[tuple[str, str], np.ndarray],
@@ -42,7 +104,7 @@ def metric_table(
         for name, v in values.items():
             row[name] = float(v[mask].mean()) if mask.any() else np.nan
         rows.append(row)
-    return pd.DataFrame(rows).set_index(["breakdown", "group"])
+    return EvaluationTable(pd.DataFrame(rows).set_index(["breakdown", "group"]))
 
 
 def evaluate(
@@ -53,8 +115,8 @@ def evaluate(
     ties: str = "pessimistic",
     exclude_history: bool = False,
     popularity_edges: Sequence[int] = POPULARITY_EDGES,
-    progress: bool = True,
-) -> pd.DataFrame:
+    progress: Optional[bool] = None,
+) -> EvaluationTable:
     """Rank every target of ``sset`` over the whole catalogue and report metric@K.
 
     The table has one row per group: ``("overall", "all")``; ``("popularity", bucket)`` by the
@@ -62,6 +124,8 @@ def evaluate(
     the first closed, e.g. [0,30], (30,60], ..., >150); and ``("cold", "cold"/"warm")`` for
     targets never seen / seen in training. Ties count against the target unless ``ties`` says
     otherwise ("optimistic", "average"); history items compete unless ``exclude_history``.
+    The result is a DataFrame with ``metric()`` and ``summary()`` accessors
+    (:class:`EvaluationTable`); ``progress`` None follows :func:`sessrec.set_progress`.
     """
     from .models.base import check_k
 
@@ -93,11 +157,16 @@ def evaluate(
     return table
 
 
+def stack_tables(tables: Mapping[str, pd.DataFrame]) -> EvaluationTable:
+    """Evaluation tables of several models as one, with an outer ``model`` level."""
+    return EvaluationTable(pd.concat(dict(tables), names=["model"]))
+
+
 def compare(
     models: Mapping[str, object], sset: SessionSet, **kwargs
 ) -> pd.DataFrame:
     """:func:`evaluate` for several fitted models; the table gains an outer ``model`` level."""
     tables = {name: evaluate(m, sset, **kwargs) for name, m in models.items()}
-    out = pd.concat(tables, names=["model"])
+    out = stack_tables(tables)
     out.attrs.update(dataset=sset.dataset_name, part=sset.role)
     return out

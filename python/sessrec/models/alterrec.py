@@ -72,7 +72,7 @@ numbers (``mining_window`` shows what a catalogue gets).
 from __future__ import annotations
 
 import warnings
-from typing import Optional, Union
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,8 @@ from .. import _core
 from ..dataset import SessionSet
 from .base import Recommender, ScorerView
 from .sequence_models import ENCODERS
+from ..thread_scope import with_model_threads
+from .training import epoch_callbacks, log_epoch, run_callbacks
 from .training_log import BestEpoch, decode_training_log, encode_training_log
 
 NETWORKS = ("id", "text")
@@ -302,19 +304,25 @@ class AlterRec(Recommender):
         return ("id" if block % 2 == 0 else "text"), self.params["negatives"] != "random"
 
     # --------------------------------------------------------------------------- training
+    @with_model_threads
     def fit(
         self,
         train: SessionSet,
         valid: Optional[SessionSet] = None,
         epochs: Optional[int] = None,
-        progress: bool = True,
+        progress: Optional[bool] = None,
+        callbacks: Optional[Sequence[Callable]] = None,
+        log: Optional[str] = None,
     ) -> "AlterRec":
         """Run the schedule up to ``m_max`` epochs in all (or ``epochs`` more). With ``valid``,
         after every epoch the validation ``metric`` of the ID network, the text network and the
         blend is recorded in ``history_``; the weights of the epoch with the best blend are kept
         (and training stops after ``patience`` epochs without improvement, if set). A second
         ``fit`` call, or ``fit`` on a model loaded from :meth:`save`, continues from the last
-        epoch's weights with the same history and patience, as one uninterrupted run would."""
+        epoch's weights with the same history and patience, as one uninterrupted run would.
+        ``callbacks`` and ``log`` as in :meth:`sessrec.models.SASRec.fit` (the row carries
+        ``valid_fused_<metric>``)."""
+        callbacks = epoch_callbacks(callbacks, log)
         if not isinstance(train, SessionSet):
             raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
         if train.sessions.num_events == 0:
@@ -322,11 +330,11 @@ class AlterRec(Recommender):
         p = self.params
         if valid is None and p["alpha"] == "valid":
             warnings.warn("AlterRec: alpha='valid' needs a validation part; blending with "
-                          f"alpha={self.alpha_}", stacklevel=2)
+                          f"alpha={self.alpha_}", stacklevel=3)  # past the threads wrapper
         mining = self.mining_window(train.num_items)
         change = self.window_change(train.num_items)
         if change is not None:
-            warnings.warn(change, stacklevel=2)
+            warnings.warn(change, stacklevel=3)
         runs = {name: net.start_training(train) for name, net in self.networks.items()}
         self.catalog = train.catalog
         cold = np.asarray(train.train_counts) == 0
@@ -372,6 +380,9 @@ class AlterRec(Recommender):
                                    self.epochs_done)
             history.append(row)
             self.history_ = pd.DataFrame(history)
+            log_epoch(self, row)
+            if run_callbacks(callbacks, self, row):
+                stop = True
             if stop:
                 break
         best.finish_training(self._weights, self._put_weights, self.epochs_done)
@@ -415,6 +426,11 @@ class AlterRec(Recommender):
 
     def _fit(self, train):  # fit() is overridden; kept for the base-class contract
         self.fit(train)
+
+    def _constructor_arguments(self) -> dict:
+        # A user text matrix lives in the text network; the parameters only say "matrix".
+        matrix = self.networks["text"]._user_features
+        return {} if matrix is None else {"text": matrix}
 
     # ---------------------------------------------------------------------------- scoring
     def _scorer(self):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import inspect
 import json
 import numbers
 from pathlib import Path
@@ -13,6 +15,8 @@ import pandas as pd
 from .. import _core
 from ..dataset import SessionSet
 from ..io import decode_text, encode_text, read_checked
+from ..progress import show_progress
+from ..thread_scope import with_model_threads
 
 FORMAT_MODEL = "sessrec-model"
 # Version 2: files carry a manifest of CRC-32 checksums (checked on load; version-1 files, which
@@ -67,7 +71,13 @@ def histories_to_arrays(sessions: Sequence[Sequence[int]], num_items: int):
 
 class Recommender:
     """Base class. Subclasses implement ``_fit``, and either ``_scorer`` (a C++ scorer, used for
-    fused blocked evaluation) or ``_score_arrays``; plus ``_state``/``_set_state`` for files."""
+    fused blocked evaluation) or ``_score_arrays``; plus ``_state``/``_set_state`` for files
+    (which also make the model pickle: see :meth:`__getstate__`).
+
+    Parameters follow scikit-learn: the constructor stores them in ``self.params``;
+    :meth:`get_params`, :meth:`set_params` and :meth:`clone` read, change and copy them. A model
+    with a ``threads`` parameter runs its own ``fit``, ``score``, ``recommend`` and ``rank``
+    calls with that many OpenMP threads and restores the caller's count afterwards."""
 
     name = "recommender"
 
@@ -83,7 +93,71 @@ class Recommender:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
 
+    # ------------------------------------------------------------------ parameters (sklearn)
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's parameters by name: ``type(model)(**model.get_params())`` builds an
+        equal, unfitted model. ``deep`` is accepted for scikit-learn's signature; retrievers or
+        networks inside a model are given as the model stores them (specs or models)."""
+        signature = inspect.signature(type(self).__init__)
+        out, open_ended = {}, False
+        for name, parameter in list(signature.parameters.items())[1:]:
+            if parameter.kind is parameter.VAR_KEYWORD:
+                open_ended = True
+            elif parameter.kind is parameter.VAR_POSITIONAL:
+                continue
+            elif name in self.params:
+                out[name] = self.params[name]
+            elif hasattr(self, name):  # scikit-learn's convention: kept as an attribute
+                out[name] = getattr(self, name)
+        if open_ended:  # **kwargs constructors (the neural models) keep every parameter
+            out.update({k: v for k, v in self.params.items() if k not in out})
+        out.update(self._constructor_arguments())
+        return out
+
+    def _constructor_arguments(self) -> dict:
+        """Constructor arguments that ``params`` holds only by name (a feature matrix kept as
+        model state); subclasses that have such arguments return them here."""
+        return {}
+
+    def set_params(self, **params) -> "Recommender":
+        """Change parameters by name (scikit-learn's ``set_params``) and return the model. The
+        constructor checks the new values (ValueError/TypeError as it would raise, and the model
+        is left unchanged); a fitted model becomes unfitted, since its state was fitted under
+        the old values. An unknown name is a ValueError naming it."""
+        current = self.get_params()
+        unknown = sorted(set(params) - set(current))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no parameter {unknown[0]!r}; its "
+                             f"parameters are {', '.join(sorted(current))}")
+        fresh = type(self)(**{**current, **params})
+        self.__dict__.clear()
+        self.__dict__.update(fresh.__dict__)
+        return self
+
+    def clone(self) -> "Recommender":
+        """An unfitted model with equal (deep-copied) parameters (scikit-learn's ``clone``)."""
+        return type(self)(**copy.deepcopy(self.get_params()))
+
+    # ------------------------------------------------------------------- pickle, deepcopy
+    def __getstate__(self) -> dict:
+        """What pickle and ``copy.deepcopy`` keep: the constructor's parameters and, when
+        fitted, the catalogue and the state arrays a model file holds (``_state``), so a model
+        comes back exactly as :meth:`load` would bring it back (with its full catalogue)."""
+        state = {"params": self.get_params()}
+        if self.is_fitted:
+            state["catalog"] = self.catalog
+            state["state"] = self._state()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        fresh = type(self)(**state["params"])
+        self.__dict__.update(fresh.__dict__)
+        if "state" in state:
+            self.catalog = state["catalog"]
+            self._set_state(dict(state["state"]))
+
     # ------------------------------------------------------------------------------ fitting
+    @with_model_threads
     def fit(self, train: SessionSet, valid: Optional[SessionSet] = None) -> "Recommender":
         """Fit on the training part of a split. ``valid`` is accepted for a common signature;
         models without early stopping ignore it."""
@@ -121,6 +195,7 @@ class Recommender:
         self._require_fitted()
         return len(self.catalog)
 
+    @with_model_threads
     def score(self, sessions: Sequence[Sequence[int]]) -> np.ndarray:
         """Scores of every catalogue item (columns) for each session (rows). Sessions are
         sequences of item *indices* (``catalog.index_of(id)``); see :meth:`recommend` for IDs."""
@@ -146,6 +221,7 @@ class Recommender:
         competing by default: see :func:`sessrec.evaluate`)."""
         return self.recommend_batch([items], k, exclude_history).drop(columns="session")
 
+    @with_model_threads
     def recommend_batch(
         self, sessions: Sequence[Sequence], k: int = 20, exclude_history: bool = True
     ) -> pd.DataFrame:
@@ -188,17 +264,19 @@ class Recommender:
                 f"({len(sset.catalog)} items)"
             )
 
+    @with_model_threads
     def rank(
         self,
         sset: SessionSet,
         ties: str = "pessimistic",
         exclude_history: bool = False,
-        progress: bool = True,
+        progress: Optional[bool] = None,
         block_bytes: int = 32 << 20,
     ) -> np.ndarray:
         """1-based rank of every example's target over the whole catalogue, in blocks of about
         ``block_bytes`` of scores, or of the rows the scorer prefers if more (neural models ask for
-        64: each block streams their whole item table)."""
+        64: each block streams their whole item table). ``progress`` None follows
+        :func:`sessrec.set_progress`."""
         from tqdm.auto import tqdm
 
         self._check_catalog(sset)
@@ -213,8 +291,8 @@ class Recommender:
         chunk = max(rows_per_block, -(-n // 50))  # at most ~50 progress steps
         items = np.asarray(sset.sessions.items)
         ranks = np.empty(n)
-        bar = tqdm(total=n, desc=f"rank {self.name}", unit="ex", disable=not progress,
-                   leave=False)
+        bar = tqdm(total=n, desc=f"rank {self.name}", unit="ex",
+                   disable=not show_progress(progress), leave=False)
         for first in range(0, n, chunk):
             last = min(n, first + chunk)
             if scorer is not None:
@@ -318,3 +396,10 @@ class ScorerView(Recommender):
 
     def _state(self):
         raise TypeError(f"{self.name} is a view of a fitted model; save the model itself")
+
+    def get_params(self, deep: bool = True) -> dict:
+        raise TypeError(f"{self.name} is a view of a fitted model; it has no parameters of its "
+                        "own (take them from the model itself)")
+
+    def __getstate__(self):
+        raise TypeError(f"{self.name} is a view of a fitted model; pickle the model itself")

@@ -19,7 +19,7 @@ including items never seen in training.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,9 +27,10 @@ import pandas as pd
 from .. import _core
 from ..dataset import SessionSet
 from . import item_text, parameter_groups
+from ..thread_scope import with_model_threads
 from .base import Recommender
-from .training import (METRIC_NAMES, TrainingRun, begin_fit, check_metric, fit_epochs,
-                       make_optimizer, metric_column, validation_score)
+from .training import (METRIC_NAMES, TrainingRun, begin_fit, check_metric, epoch_callbacks,
+                       fit_epochs, make_optimizer, metric_column, validation_score)
 from .training_log import BestEpoch, decode_training_log, encode_training_log, weight_arrays
 
 __all__ = ["METRIC_NAMES", "NeuralRecommender"]
@@ -300,13 +301,16 @@ class NeuralRecommender(Recommender):
             self._optimizer.steps_taken = self._adam_steps_to_restore
         return TrainingRun(self, train, begin, end, self._core, self._optimizer)
 
+    @with_model_threads
     def fit(
         self,
         train: SessionSet,
         valid: Optional[SessionSet] = None,
         epochs: Optional[int] = None,
-        progress: bool = True,
+        progress: Optional[bool] = None,
         checkpoint: Optional[str] = None,
+        callbacks: Optional[Sequence[Callable]] = None,
+        log: Optional[str] = None,
     ) -> "NeuralRecommender":
         """Train for ``epochs`` more epochs (default: the constructor's). With ``valid``, stop
         after more than ``patience`` epochs without improvement of ``metric`` and keep the best
@@ -327,12 +331,26 @@ class NeuralRecommender(Recommender):
 
         A NaN or infinite loss or weight raises :class:`~.training_log.TrainingDiverged` (a
         FloatingPointError) naming the epoch and step; the model keeps the weights and
-        optimizer state from the start of that epoch."""
+        optimizer state from the start of that epoch.
+
+        ``callbacks``: callables ``callback(model, row)`` called after every epoch with its
+        history row (epoch, loss, seconds, ..., ``valid_<metric>`` with ``valid``); one that
+        returns true stops training, and the model keeps its best epoch as early stopping does
+        (Optuna pruning uses this: :mod:`sessrec.search`). Every epoch is also logged as one
+        INFO line on the ``sessrec.training`` logger, and ``log`` (a ``.csv`` or ``.jsonl``
+        path) writes the history to a file as it grows (:class:`~.training_log.RunLog`).
+        ``threads`` (the constructor's) apply to this call only; ``progress`` None follows
+        :func:`sessrec.set_progress`."""
+        callbacks = epoch_callbacks(callbacks, log)
         run = self.start_training(train)
         n_epochs = self.params["epochs"] if epochs is None else epochs
         fit_epochs(self, valid, n_epochs, checkpoint, lambda: run.run_epoch(progress),
-                   self._core.get_parameters, self._core.set_parameters)
+                   self._core.get_parameters, self._core.set_parameters, callbacks)
         return self
+
+    def _constructor_arguments(self) -> dict:
+        # A user feature matrix is state; the parameters only say text="matrix".
+        return {} if self._user_features is None else {"text": self._user_features}
 
     @property
     def metric_column(self) -> str:

@@ -111,6 +111,13 @@ class SideInfoGRU(NeuralRecommender):
         self.side_edges_: dict = {}
         self._side_codes: Optional[np.ndarray] = None  # [num_items, F] int32
 
+    def _constructor_arguments(self) -> dict:
+        # Side arrays are state; the parameters only name their fields.
+        extra = super()._constructor_arguments()
+        if self._side_arrays is not None:
+            extra["side_data"] = self._side_arrays
+        return extra
+
     # ------------------------------------------------------------------------- side codes
     def _resolve_side(self, train) -> None:
         """Codes of every item in every side field, from the training catalogue and

@@ -19,17 +19,20 @@ in the file.
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import _core
 from ..dataset import SessionSet
+from ..progress import show_progress
 from ..text import Tokenizer
+from ..thread_scope import with_model_threads
 from .base import Recommender
 from .text_encoder import DEFAULTS as ENCODER_DEFAULTS, make_text_encoder
-from .training import begin_fit, check_metric, fit_epochs, metric_column, validation_score
+from .training import (begin_fit, check_metric, epoch_callbacks, fit_epochs, metric_column,
+                       validation_score)
 from .training_log import (BestEpoch, TrainingDiverged, decode_training_log, encode_training_log,
                            weight_arrays)
 
@@ -195,14 +198,17 @@ class TextContrastive(Recommender):
         self._core.parameters_changed()
 
     # ------------------------------------------------------------------------ training
+    @with_model_threads
     def fit(self, train: SessionSet, valid: Optional[SessionSet] = None,
-            epochs: Optional[int] = None, progress: bool = True,
-            checkpoint: Optional[str] = None) -> "TextContrastive":
+            epochs: Optional[int] = None, progress: Optional[bool] = None,
+            checkpoint: Optional[str] = None, callbacks: Optional[Sequence[Callable]] = None,
+            log: Optional[str] = None) -> "TextContrastive":
         """Train for ``epochs`` more epochs (default: the constructor's), continuing from the
         last one as :meth:`sessrec.models.SASRec.fit` does: with ``valid``, early stopping on
         ``metric`` and the best epoch's weights kept; ``checkpoint`` written after every epoch;
         a NaN or infinite loss raises :class:`TrainingDiverged` and the model keeps its state
-        from the start of that epoch."""
+        from the start of that epoch; ``callbacks`` and ``log`` as in SASRec's ``fit``."""
+        callbacks = epoch_callbacks(callbacks, log)
         begin_fit(train, self.params)
         p = self.params
         self._ensure_core(train)
@@ -213,8 +219,8 @@ class TextContrastive(Recommender):
             self._optimizer = _core.Adam(lr=p["lr"], weight_decay=p["weight_decay"])
             self._optimizer.steps_taken = self._adam_steps_to_restore
         fit_epochs(self, valid, p["epochs"] if epochs is None else epochs, checkpoint,
-                   lambda: self._run_epoch(train, begin, end, progress), self._get_weights,
-                   self._set_weights)
+                   lambda: self._run_epoch(train, begin, end, show_progress(progress)),
+                   self._get_weights, self._set_weights, callbacks)
         return self
 
     def _run_epoch(self, train: SessionSet, begin, end, progress: bool) -> dict:

@@ -5,8 +5,9 @@ released) and returns the epoch's row of the history."""
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -14,7 +15,10 @@ import pandas as pd
 
 from .. import _core
 from ..dataset import SessionSet
-from .training_log import BestEpoch, TrainingDiverged
+from ..progress import show_progress
+from .training_log import BestEpoch, RunLog, TrainingDiverged
+
+LOG = logging.getLogger("sessrec.training")
 
 METRIC_NAMES = {"hits": "Hits", "ndcg": "NDCG", "mrr": "MRR", "precision": "Precision",
                 "recall": "Recall"}
@@ -43,21 +47,63 @@ def validation_score(model, valid: SessionSet, metric: str) -> float:
 
 
 def begin_fit(train, params: dict) -> None:
-    """The checks and settings every neural ``fit`` starts with."""
+    """The checks every neural ``fit`` starts with. (Its ``threads`` are applied around the
+    whole call by :func:`sessrec.thread_scope.with_model_threads`, not process-wide.)"""
     if not isinstance(train, SessionSet):
         raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
-    if params["threads"]:
-        _core.set_num_threads(int(params["threads"]))
+
+
+def epoch_callbacks(callbacks, log) -> list:
+    """``fit``'s ``callbacks`` (callables ``callback(model, row)``; a true result stops
+    training) plus a :class:`RunLog` when ``log`` names a file."""
+    if callbacks is None:
+        callbacks = []
+    elif callable(callbacks):
+        callbacks = [callbacks]
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not callable(callback):
+            raise TypeError(f"callbacks must be callables callback(model, row), got {callback!r}")
+    if log is not None:
+        callbacks.append(log if isinstance(log, RunLog) else RunLog(log))
+    return callbacks
+
+
+def log_epoch(model, row: dict) -> None:
+    """One INFO line per epoch on the ``sessrec.training`` logger."""
+    if not LOG.isEnabledFor(logging.INFO):
+        return
+    parts = [f"loss {row['loss']:.4f}", f"{row['seconds']:.1f}s"]
+    for key, value in row.items():
+        if key.startswith("valid_") and isinstance(value, float):
+            parts.append(f"{key} {value:.4f}")
+    best = model.early_stopping_
+    if best is not None and best.epoch:
+        parts.append(f"best {best.score:.4f} at epoch {best.epoch}")
+    LOG.info("%s epoch %d: %s", model.name, row["epoch"], ", ".join(parts))
+
+
+def run_callbacks(callbacks: Sequence[Callable], model, row: dict) -> bool:
+    """Every callback sees the epoch's row (a copy); True when any asks to stop."""
+    stop = False
+    for callback in callbacks:
+        if callback(model, dict(row)):
+            stop = True
+    return stop
 
 
 def fit_epochs(model, valid: Optional[SessionSet], epochs: int, checkpoint, run_epoch, get,
-               set) -> None:
+               set, callbacks: Sequence[Callable] = ()) -> None:
     """The epoch loop of every neural model's ``fit``: ``run_epoch()`` trains one epoch and
     returns its history row; with ``valid``, each epoch is scored on ``model.params["metric"]``
     and ``model.early_stopping_`` (a :class:`BestEpoch`) keeps the best weights and stops after
     ``patience`` epochs without improvement; ``checkpoint`` is written after every epoch.
     ``get``/``set`` read and write the weights the model scores with. Training continues from
-    the last epoch of an earlier ``fit`` (see :class:`BestEpoch`)."""
+    the last epoch of an earlier ``fit`` (see :class:`BestEpoch`).
+
+    After each epoch the row is logged (:func:`log_epoch`) and given to each of ``callbacks``
+    (see :func:`epoch_callbacks`); one returning true stops training as early stopping does,
+    so the model still ends on its best epoch's weights."""
     patience = model.params["patience"]
     history = [] if model.history_ is None else model.history_.to_dict("records")
     best = model.early_stopping_ or BestEpoch(patience)
@@ -74,6 +120,9 @@ def fit_epochs(model, valid: Optional[SessionSet], epochs: int, checkpoint, run_
         model.history_ = pd.DataFrame(history)
         if checkpoint is not None:
             model.save(checkpoint)
+        log_epoch(model, row)
+        if run_callbacks(callbacks, model, row):
+            stop = True
         if stop:
             break
     model.early_stopping_.finish_training(get, set, model.epochs_done)
@@ -105,12 +154,13 @@ class TrainingRun:
         self.begin, self.end = begin, end
         self.core, self.optimizer = core, optimizer
 
-    def run_epoch(self, progress: bool = True, mining: Optional[dict] = None, teacher=None,
-                  desc: Optional[str] = None) -> dict:
+    def run_epoch(self, progress: Optional[bool] = None, mining: Optional[dict] = None,
+                  teacher=None, desc: Optional[str] = None) -> dict:
         """One epoch over the shuffled units; its history row (epoch, loss per target, seconds,
         examples_per_s, and mining_seconds when mining). ``mining`` (k1, k2, num_hard,
         num_random, num_aug, aug_weight) switches to the mined-candidate softmax, with
-        ``teacher`` a frozen core; ``desc`` labels the progress bar.
+        ``teacher`` a frozen core; ``desc`` labels the progress bar (``progress`` None follows
+        :func:`sessrec.set_progress`).
 
         A NaN or infinite loss or weight raises :class:`TrainingDiverged` naming the epoch and
         step, after putting back the weights, optimizer moments and step counters of the start
@@ -118,6 +168,7 @@ class TrainingRun:
         from tqdm.auto import tqdm
 
         p = self.model.params
+        progress = show_progress(progress)
         last_only = p["training"] == "prefix"
         batch = p["batch_size"]
         epoch = self.model.epochs_done

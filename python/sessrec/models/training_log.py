@@ -1,9 +1,12 @@
 """The training log of a neural model: per-epoch history and early stopping, as kept in memory
-and as stored in a model file; and the error raised when training diverges."""
+and as stored in a model file; the optional run log written beside it; and the error raised
+when training diverges."""
 
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -112,3 +115,28 @@ def decode_training_log(data: np.ndarray, patience: Optional[int]):
     if log.get("early_stopping") is not None:
         best = BestEpoch(patience).restore(log["early_stopping"])
     return history, best
+
+
+class RunLog:
+    """An epoch callback that writes the training history to a file as it grows:
+    ``.csv`` (the model's whole ``history_``, rewritten after every epoch, so a resumed
+    ``fit`` continues the same table) or ``.jsonl`` (one JSON object per epoch, appended, with
+    the model's name and a UTC timestamp). ``fit(..., log=path)`` makes one."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if self.path.suffix not in (".csv", ".jsonl"):
+            raise ValueError(f"run log {self.path}: name a .csv or .jsonl file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, model, row: dict) -> bool:
+        if self.path.suffix == ".csv":
+            model.history_.to_csv(self.path, index=False)
+        else:
+            record = {"model": model.name,
+                      "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                      **{k: (v.item() if isinstance(v, np.generic) else v)
+                         for k, v in row.items()}}
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        return False

@@ -77,6 +77,7 @@ import pandas as pd
 from .. import _core
 from ..dataset import Dataset, SessionSet
 from ..io import read_checked
+from ..progress import show_progress
 from ..text_interactions import ACTION_TOKENS, InteractionTokenizer, InteractionTokens
 from .training_log import TrainingDiverged
 
@@ -216,7 +217,8 @@ class UBM:
         return tokens
 
     # --------------------------------------------------------------------------- training
-    def pretrain(self, data, stage: int, epochs: Optional[int] = None, progress: bool = True,
+    def pretrain(self, data, stage: int, epochs: Optional[int] = None,
+                 progress: Optional[bool] = None,
                  checkpoint: Optional[str] = None) -> "UBM":
         """Pre-train stage 1 (the interaction encoder on pairs of consecutive interactions) or
         stage 2 (the whole model on sessions) of ``data`` (a Dataset, whose catalogue and
@@ -260,7 +262,8 @@ class UBM:
             self._core.reset_optimizer_state()
         optimizer.steps_taken = self.adam_steps[k]
         for _ in range(epochs):
-            row = self._run_epoch(stage, so, to, ids, units, starts, batch, optimizer, progress)
+            row = self._run_epoch(stage, so, to, ids, units, starts, batch, optimizer,
+                                  show_progress(progress))
             self.history_ = pd.concat([self.history_, pd.DataFrame([row])], ignore_index=True)
             if checkpoint is not None:
                 self.save(checkpoint)

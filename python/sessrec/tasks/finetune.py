@@ -49,6 +49,7 @@ import pandas as pd
 from .. import _core
 from ..dataset import Dataset, SessionSet
 from ..io import read_checked
+from ..progress import show_progress
 from ..models.ubm import UBM
 from ..task_metrics import classification_metrics, regression_metrics
 from ..text_interactions import InteractionTokens
@@ -266,7 +267,7 @@ def finetune(ubm: UBM, task: str, train: Data, valid: Data, epochs: int = 30,
              batch_size: int = 32, lr: float = 3e-5, hidden: Optional[int] = None,
              oversample: bool = True, min_length: int = 5, purchase_action: str = "buy",
              patience: Optional[int] = None, seed: int = 0, threads: Optional[int] = None,
-             progress: bool = True, dataset: Optional[Dataset] = None) -> FineTuned:
+             progress: Optional[bool] = None, dataset: Optional[Dataset] = None) -> FineTuned:
     """Fine-tune a copy of ``ubm`` with a task head on ``train`` and keep the epoch with the lowest
     loss on ``valid`` (see the module docstring; defaults are §4.2.2's).
 
@@ -326,6 +327,7 @@ def finetune(ubm: UBM, task: str, train: Data, valid: Data, epochs: int = 30,
         head.set_parameters(weights[1])
 
     history, best = train_epochs(f"UBM {task.upper()}", len(train_ex), int(epochs),
-                                 int(batch_size), int(seed), patience, progress, step, valid_loss,
+                                 int(batch_size), int(seed), patience, show_progress(progress),
+                                 step, valid_loss,
                                  get_weights, set_weights)
     return FineTuned(task, model, head, tokenizer, options, dataset, history, best)

@@ -47,6 +47,8 @@ from .. import _core
 from ..dataset import Dataset, SessionSet
 from ..models.base import Recommender
 from ..models.ubm import UBM
+from ..progress import show_progress
+from ..thread_scope import with_model_threads
 from .finetune import (check_settings, copy_ubm, csr_arrays, train_epochs, ubm_from_bytes,
                        ubm_to_bytes)
 
@@ -84,7 +86,7 @@ class NextItemUBM(Recommender):
     def __init__(self, ubm: Optional[UBM] = None, epochs: int = 30, batch_size: int = 32,
                  lr: float = 3e-5, min_count: int = 5, candidate_updates: str = "step",
                  patience: Optional[int] = None, seed: int = 0, threads: Optional[int] = None,
-                 progress: bool = True, dataset: Optional[Dataset] = None):
+                 progress: Optional[bool] = None, dataset: Optional[Dataset] = None):
         check_settings(epochs, batch_size, lr, patience)
         if candidate_updates not in ("step", "epoch"):
             raise ValueError("candidate_updates must be 'step' or 'epoch', got "
@@ -97,7 +99,8 @@ class NextItemUBM(Recommender):
         super().__init__(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
                          min_count=int(min_count), candidate_updates=candidate_updates,
                          patience=patience, seed=int(seed),
-                         threads=threads, progress=bool(progress))
+                         threads=threads,
+                         progress=None if progress is None else bool(progress))
         self.ubm = ubm
         self.dataset = dataset
         self.candidates: Optional[np.ndarray] = None  # catalogue indices, int32
@@ -106,6 +109,7 @@ class NextItemUBM(Recommender):
         self._vectors: Optional[np.ndarray] = None  # the candidates' vectors [m, dim]
 
     # ------------------------------------------------------------------------------ fitting
+    @with_model_threads
     def fit(self, train: SessionSet, valid: Optional[SessionSet] = None,
             progress: Optional[bool] = None) -> "NextItemUBM":
         """Fine-tune on ``train``'s examples; with ``valid``, restore the epoch of lowest
@@ -118,8 +122,7 @@ class NextItemUBM(Recommender):
         if self.ubm is None:
             raise ValueError("NextItemUBM needs a UBM (ubm=...) to fine-tune")
         p = dict(self.params)
-        if progress is not None:
-            p["progress"] = bool(progress)
+        p["progress"] = show_progress(p["progress"] if progress is None else progress)
         if p["threads"]:
             _core.set_num_threads(int(p["threads"]))
         model = copy_ubm(self.ubm, self.dataset)
@@ -238,8 +241,9 @@ class NextItemUBM(Recommender):
         return self._scores(self._encode(sset, np.asarray(ex.begin), np.asarray(ex.end),
                                          self.dataset))
 
+    @with_model_threads
     def rank(self, sset: SessionSet, ties: str = "pessimistic", exclude_history: bool = False,
-             progress: bool = True, block_bytes: int = 32 << 20) -> np.ndarray:
+             progress: Optional[bool] = None, block_bytes: int = 32 << 20) -> np.ndarray:
         """1-based rank of every example's target over the whole catalogue (see
         :meth:`Recommender.rank`); histories keep their actions and queries."""
         from tqdm.auto import tqdm
@@ -255,7 +259,7 @@ class NextItemUBM(Recommender):
         rows = max(1, block_bytes // (4 * self.num_items))
         ranks = np.empty(n)
         for b in tqdm(range(0, n, rows), desc=f"rank {self.name}", unit="block",
-                      disable=not progress, leave=False):
+                      disable=not show_progress(progress), leave=False):
             e = min(n, b + rows)
             ranks[b:e] = _core.ranks_from_scores(self._scores(histories[b:e]), items[end[b:e]],
                                                  (items, begin[b:e], end[b:e]), ties,
