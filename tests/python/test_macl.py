@@ -92,13 +92,15 @@ def test_missing_modality_is_masked(with_images):
         m = sr.models.MACL(image=image, image_mask=mask, modalities=("image",), **TINY)
         m.fit(train, epochs=1, progress=False)
         tables.append(m.core.item_table())
-    np.testing.assert_array_equal(tables[0], tables[1])
+    # Equal up to float rounding (the products' kernels may round differently by alignment);
+    # a filled-in row of 1e3 would move the table by far more.
+    np.testing.assert_allclose(tables[0], tables[1], rtol=1e-5, atol=1e-6)
     # Aligning by ID leaves the items without a row missing in the same way.
     ids = [train.catalog.id(i) for i in np.flatnonzero(mask)]
     m = sr.models.MACL(image=ds.image_features[mask], image_ids=ids, modalities=("image",),
                        **TINY)
     m.fit(train, epochs=1, progress=False)
-    np.testing.assert_array_equal(m.core.item_table(), tables[0])
+    np.testing.assert_allclose(m.core.item_table(), tables[0], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("variant", [
@@ -126,7 +128,7 @@ def test_save_load_reproduces_scores(with_images, tmp_path):
     m.save(path)
     loaded = sr.load(path)
     assert isinstance(loaded, sr.models.MACL)
-    np.testing.assert_array_equal(loaded.score(sessions), m.score(sessions))
+    np.testing.assert_allclose(loaded.score(sessions), m.score(sessions), rtol=1e-6, atol=1e-6)
     loaded.fit(train, epochs=1, progress=False)  # and it trains on from the file
     assert loaded.epochs_done == m.epochs_done + 1
 
