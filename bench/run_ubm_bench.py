@@ -17,23 +17,29 @@ NIP only, they have no purchases. The generator draws a session's length before 
 (2 + Poisson) and purchase intent does not change it, so on synthetic data RLP can learn from
 the prefix's length alone: an R^2 near 0 is what the data allow, for every model.
 
-Rows (Table 1). "UBM": stage 1 then stage 2; "UBM_wo": no pre-training (the paper's UBM_wo);
-"UBM_stage2": stage 2 only (the interaction encoder starts from scratch: the nearest reading of
-the paper's UBM_wo_BERT, which skips its pre-trained BERT start); "mean-pooled": the paper's
-BERT_mini-style baseline, here the same interaction encoder after stage 1 (item-level
-pre-training only) with the session vector the mean of the interaction vectors, no session
-encoder, fine-tuned with the same task layers (bench/ubm_mean_pooled.py: pooling and task layers
-in NumPy, the encoder in C++); "UBM_no_loss1..4" (Table 2,
-synthetic only): both stages with one loss switched off (``UBM(no_loss=(k,))``; §4.4 "we
-pre-train UBM with one corresponding loss ignored at a time"); "RAND/FIXED/POP" (§4.1.3: random
-purchase probabilities for PIP, the mean remaining length of the training examples for RLP,
-training popularity for NIP); "SASRec" (NIP; the ID-based sequence model in place of the paper's
-SR-GNN). Every UBM row fine-tunes a copy of the pre-trained model for each task (sr.tasks).
-§4.1.3: "For PIP, RAND refers to generating random binary predictions. For FIXED under RLP, we
-used the average remaining length of training data as prediction results. For NIP, we have POP
-and SR-GNN [40]. POP means that we use the most popular items appeared in training data as
-prediction results." RAND here draws uniform probabilities: thresholded at 0.5 (accuracy, F1,
-kappa) they are random binary predictions, and AUROC reads them as scores.
+Rows (Table 1). "UBM": stage 1 then stage 2, from random weights (sessrec has no pre-trained
+BERT to start from, so this is the paper's UBM_wo_BERT, "pre-training UBM without loading
+pre-trained BERT as starting point for Interaction Encoder"); "UBM_wo": no pre-training (the
+paper's UBM_wo); "UBM_stage2": stage 2 only (no item-level stage; not a row of the paper);
+"mean-pooled": the paper's BERT_mini-style baseline, here the same interaction encoder after
+stage 1 (item-level pre-training on these sessions, so nearer the paper's BERT_mini_domain)
+with the session vector the mean of the interaction vectors, no session encoder, fine-tuned with
+the same task layers (bench/ubm_mean_pooled.py: pooling and task layers in NumPy, the encoder in
+C++); "UBM_no_loss1..4" (Table 2, synthetic only): both stages with one loss switched off
+(``UBM(no_loss=(k,))``; §4.4 "we pre-train UBM with one corresponding loss ignored at a time");
+"RAND/FIXED/POP" and "SASRec" (NIP; the ID-based sequence model in place of the paper's SR-GNN),
+after §4.1.3: "For PIP, RAND refers to generating random binary predictions. For FIXED under
+RLP, we used the average remaining length of training data as prediction results. For NIP, we
+have POP and SR-GNN [40]. POP means that we use the most popular items appeared in training data
+as prediction results." RAND here draws uniform probabilities: thresholded at 0.5 (accuracy, F1,
+kappa) they are random binary predictions, and AUROC reads them as scores. Every UBM row
+fine-tunes a copy of the pre-trained model for each task (sr.tasks).
+
+Sizes are the paper's (§4.2) scaled to a 2-core CPU: hidden 64 and 2 + 2 layers (256, 4 + 4),
+stage batches 128 pairs / 32 sessions (512 / 128), 2 epochs per stage (1), 32 tokens per
+interaction (64); learning rate 1e-3 for pre-training and fine-tuning (3e-5, a rate for a model
+started from BERT, moves a model from scratch little in a few epochs), fine-tuning 8 epochs
+(30) with patience 2, batch 32 as the paper.
 
 Protocol. Validation parts choose the fine-tuning epoch (lowest validation loss; the
 pre-training stages have no model selection) and SASRec's early stopping; each task reads its
@@ -83,6 +89,7 @@ import sessrec as sr
 from sessrec import _core
 from sessrec.models.ubm import UBM
 from sessrec.text_interactions import InteractionTokenizer
+from ubm_report import NIP_METRICS, report
 
 SYNTHETIC = dict(num_items=1000, num_sessions=6000, mean_session_length=12, purchase_intent=0.6)
 ATTRIBUTES = {"synthetic": ["brand"], "online_retail": None, "ml-100k": None}
@@ -97,9 +104,6 @@ SASREC = dict(dim=64, layers=2, heads=2, ffn_dim=256, max_len=32, dropout=0.2, b
               lr=1e-3, epochs=30, patience=3, metric="NDCG@20")
 THROUGHPUT = dict(warmup_steps=2, steps=10)
 KS = (10, 20)
-NIP_METRICS = ["Hits@10", "MRR@10", "Hits@20", "MRR@20"]
-PIP_METRICS = ["accuracy", "auroc", "f1", "cohen_kappa"]
-RLP_METRICS = ["mae", "mse", "msle", "r2"]
 UBM_VARIANTS = {
     "UBM": dict(stages=(1, 2)),
     "UBM_wo": dict(stages=()),
@@ -108,8 +112,6 @@ UBM_VARIANTS = {
     "mean-pooled": dict(stages=(1,), mean_pooled=True),
 }
 VARIANTS = list(UBM_VARIANTS) + ["RAND/FIXED/POP", "SASRec"]
-TABLE1 = ["RAND/FIXED/POP", "SASRec", "mean-pooled", "UBM_wo", "UBM_stage2", "UBM"]
-TABLE2 = ["UBM"] + [f"UBM_no_loss{k}" for k in (1, 2, 3, 4)]
 DATASETS = ["synthetic", "online_retail", "ml-100k"]
 
 
@@ -381,142 +383,6 @@ def run_throughput(seed: int, threads: int, steps: dict) -> list[dict]:
 
 
 SMOKE_FLAG = "--smoke"
-
-
-# ----------------------------------------------------------------------------------- report
-def mean_std(values, digits: int = 4) -> str:
-    values = np.asarray([v for v in values if v is not None], dtype=float)
-    if len(values) == 0:
-        return "—"
-    if len(values) == 1:
-        return f"{values[0]:,.{digits}f}"
-    return f"{values.mean():,.{digits}f} ± {values.std(ddof=1):,.{digits}f}"
-
-
-def task_table(runs, dataset, task, metrics, variants) -> list[str]:
-    lines = []
-    for variant in variants:
-        got = [r["tasks"][task] for r in runs
-               if r["dataset"] == dataset and r["variant"] == variant and task in r["tasks"]]
-        if got:
-            lines.append(f"| {variant} | {len(got)} | " +
-                         " | ".join(mean_std([g.get(m) for g in got]) for m in metrics) + " |")
-    if not lines:
-        return []
-    return [f"| {task.upper()} | n | " + " | ".join(metrics) + " |",
-            "|---|---|" + "---|" * len(metrics)] + lines + [""]
-
-
-# Each task's headline metric and its direction (+1: larger is better).
-HEADLINE = {"pip": ("auroc", 1), "rlp": ("mse", -1), "nip": ("Hits@20", 1)}
-
-
-def claim_table(runs, dataset) -> list[str]:
-    """The paper's claim that pre-training helps every task: UBM against UBM_wo on each task's
-    headline metric, the difference of the means over seeds (signed so that > 0 favours UBM) and
-    its standard error; "holds" when the difference exceeds two standard errors."""
-    lines = []
-    for task, (metric, sign) in HEADLINE.items():
-        got = {v: np.array([r["tasks"][task][metric] for r in runs if r["dataset"] == dataset
-                            and r["variant"] == v and task in r["tasks"]], dtype=float)
-               for v in ("UBM", "UBM_wo")}
-        a, b = got["UBM"], got["UBM_wo"]
-        if len(a) == 0 or len(b) == 0:
-            continue
-        difference = sign * (a.mean() - b.mean())
-        if min(len(a), len(b)) >= 2:
-            error = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
-            verdict = ("holds" if difference > 2 * error else
-                       "reversed" if difference < -2 * error else "within noise")
-            error_text = f"{error:.4f}"
-        else:
-            error_text, verdict = "—", "one seed: " + ("UBM ahead" if difference > 0 else
-                                                        "UBM not ahead")
-        lines.append(f"| {task.upper()} {metric} | {a.mean():.4f} | {b.mean():.4f} | "
-                     f"{difference:+.4f} | {error_text} | {verdict} |")
-    if not lines:
-        return []
-    return [f"Does pre-training help ({dataset})? UBM against UBM_wo, difference signed so "
-            "that > 0 favours UBM:", "",
-            "| task metric | UBM | UBM_wo | difference | std. error | claim |",
-            "|---|---|---|---|---|---|"] + lines + [""]
-
-
-def bucket_table(runs, dataset) -> list[str]:
-    """Figure 5: NIP Hits@20 per popularity bucket (mean over seeds) and its change against
-    SASRec's."""
-    got = {}
-    for r in runs:
-        if r["dataset"] == dataset and "nip" in r["tasks"]:
-            for bucket, v in r["tasks"]["nip"]["buckets"].items():
-                got.setdefault(r["variant"], {}).setdefault(bucket, []).append(v["Hits@20"])
-    if not got:
-        return []
-    buckets = list(dict.fromkeys(b for v in got.values() for b in v))
-    sizes = {b: next(r["tasks"]["nip"]["buckets"][b]["targets"] for r in runs
-                     if r["dataset"] == dataset and "nip" in r["tasks"]
-                     and b in r["tasks"]["nip"]["buckets"]) for b in buckets}
-    lines = [f"Test Hits@20 by the target's training count ({dataset}; in brackets: relative "
-             "to SASRec):", "",
-             "| model | " + " | ".join(f"{b} ({sizes[b]})" for b in buckets) + " |",
-             "|---|" + "---|" * len(buckets)]
-    base = {b: np.mean(v) for b, v in got.get("SASRec", {}).items()}
-    for variant in VARIANTS:
-        if variant not in got:
-            continue
-        cells = []
-        for b in buckets:
-            if b not in got[variant]:
-                cells.append("—")
-                continue
-            m = float(np.mean(got[variant][b]))
-            rel = f" ({(m / base[b] - 1) * 100:+.0f}%)" if base.get(b) else ""
-            cells.append(f"{m:.4f}{rel}")
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
-    return lines + [""]
-
-
-def throughput_table(rows) -> list[str]:
-    if not rows:
-        return []
-    lines = ["Pre-training throughput (tokens/s through the interaction encoder, mean ± std "
-             "over seeds) and peak RSS:", "",
-             "| stage | framework | n | threads | tokens/s | step median s | peak MiB | "
-             "max h' difference |", "|---" * 8 + "|"]
-    for stage in (1, 2):
-        for framework in ("sessrec", "torch"):
-            got = [r for r in rows if r["stage"] == stage and r["framework"] == framework]
-            if not got:
-                continue
-            diff = (f"{max(r['max_difference_to_sessrec'] for r in got):.1e}"
-                    if framework == "torch" else "—")
-            lines.append(
-                f"| {stage} | {framework} | {len(got)} | {got[0]['threads']} | "
-                f"{mean_std([r['tokens_per_s'] for r in got], 0)} | "
-                f"{mean_std([r['step_median_s'] for r in got], 3)} | "
-                f"{max(r['peak_mib'] for r in got):.0f} | {diff} |")
-    return lines + [""]
-
-
-def report(paths) -> str:
-    rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()
-            if line.strip()]
-    runs = [r for r in rows if "variant" in r]
-    sides = [s for r in rows if r.get("kind") == "throughput" for s in r["sides"]]
-    out = []
-    for dataset in dict.fromkeys(r["dataset"] for r in runs):
-        out += [f"#### {dataset}: Table 1 (test; mean ± std over seeds, n = seeds)", ""]
-        for task, metrics in (("pip", PIP_METRICS), ("rlp", RLP_METRICS), ("nip", NIP_METRICS)):
-            out += task_table(runs, dataset, task, metrics, TABLE1)
-        if any(r["variant"].startswith("UBM_no_loss") for r in runs if r["dataset"] == dataset):
-            out += [f"#### {dataset}: Table 2 (one pre-training loss switched off)", ""]
-            for task, metrics in (("pip", PIP_METRICS), ("rlp", RLP_METRICS),
-                                  ("nip", NIP_METRICS)):
-                out += task_table(runs, dataset, task, metrics, TABLE2)
-        out += claim_table(runs, dataset)
-        out += bucket_table(runs, dataset)
-    out += throughput_table(sides)
-    return "\n".join(out)
 
 
 # ------------------------------------------------------------------------------------- main
