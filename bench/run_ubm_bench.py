@@ -338,6 +338,16 @@ def side(spec: dict) -> dict:
             else:
                 views.append(tuple(np.asarray(a) for a in
                                    core.stage2_views(so, to, ids, rows, step=step)))
+        # The first step's loss without dropout, by both (the copy's parity check on a loss).
+        model.eval()
+        with torch.no_grad():
+            if spec["stage"] == 1:
+                theirs = peer.stage1_loss(model, *views[0], batch, losses, MODEL["temperature"])
+                ours = core.stage1_loss(*views[0], batch, training=False, backward=False)
+            else:
+                theirs = peer.stage2_loss(model, *views[0], batch, losses, MODEL["temperature"])
+                ours = core.stage2_loss(*views[0], batch, training=False, backward=False)
+        result["loss_difference_to_sessrec"] = abs(float(theirs) - float(ours[0]))
         optimizer = torch.optim.Adam(model.parameters(), lr=MODEL["lr"])
         model.train()
         limit = TOKENS["max_tokens_per_interaction"]

@@ -115,13 +115,14 @@ def throughput_table(rows) -> list[str]:
     lines = ["Pre-training throughput (tokens/s through the interaction encoder, mean ± std "
              "over seeds) and peak RSS:", "",
              "| stage | framework | n | threads | tokens/s | step median s | peak MiB | "
-             "max h' difference |", "|---" * 8 + "|"]
+             "max difference h' / loss |", "|---" * 8 + "|"]
     for stage in (1, 2):
         for framework in ("sessrec", "torch"):
             got = [r for r in rows if r["stage"] == stage and r["framework"] == framework]
             if not got:
                 continue
-            diff = (f"{max(r['max_difference_to_sessrec'] for r in got):.1e}"
+            diff = (f"{max(r['max_difference_to_sessrec'] for r in got):.1e} / "
+                    f"{max(r.get('loss_difference_to_sessrec', np.nan) for r in got):.1e}"
                     if framework == "torch" else "—")
             lines.append(
                 f"| {stage} | {framework} | {len(got)} | {got[0]['threads']} | "
@@ -129,6 +130,26 @@ def throughput_table(rows) -> list[str]:
                 f"{mean_std([r['step_median_s'] for r in got], 3)} | "
                 f"{max(r['peak_mib'] for r in got):.0f} | {diff} |")
     return lines + [""]
+
+
+def pretraining_table(runs) -> list[str]:
+    """Tokens/s and peak RSS of the full UBM rows' own pre-training (their epoch histories)."""
+    lines = []
+    for dataset in dict.fromkeys(r["dataset"] for r in runs):
+        got = [r for r in runs if r["dataset"] == dataset and r["variant"] == "UBM"]
+        for stage in (1, 2):
+            rates = [np.mean([e["tokens_per_s"] for e in r["pretrain"] if e["stage"] == stage])
+                     for r in got if any(e["stage"] == stage for e in r["pretrain"])]
+            if rates:
+                lines.append(f"| {dataset} | {stage} | {len(rates)} | {got[0]['threads']} | "
+                             f"{mean_std(rates, 0)} | "
+                             f"{max(r['peak_mib'] for r in got):.0f} |")
+    if not lines:
+        return []
+    return ["Pre-training inside the UBM rows (tokens/s over each stage's epochs; peak RSS of the "
+            "run's process so far):", "",
+            "| dataset | stage | n | threads | tokens/s | peak MiB |", "|---" * 6 + "|"] + \
+        lines + [""]
 
 
 def report(paths) -> str:
@@ -149,4 +170,5 @@ def report(paths) -> str:
         out += claim_table(runs, dataset)
         out += bucket_table(runs, dataset)
     out += throughput_table(sides)
+    out += pretraining_table(runs)
     return "\n".join(out)
