@@ -1,12 +1,13 @@
 // Bindings for MACL (cpp/sessrec/models/macl.h) and its kernels, for the Python model and the
 // parity tests: the masked gated fusion and the adaptive contrastive loss on explicit arrays,
 // and the token and feature augmentations.
+#include "sessrec/models/macl.h"
+
 #include <pybind11/stl.h>
 
 #include "numpy_convert.h"
 #include "parameters.h"
 #include "sessrec/loss/adaptive_info_nce.h"
-#include "sessrec/models/macl.h"
 #include "sessrec/nn/masked_gated_fusion.h"
 #include "sessrec/nn/optimizer.h"
 
@@ -33,41 +34,68 @@ void apply_settings(MACLConfig& c, const py::dict& d) {
   for (auto [key, value] : d) {
     const std::string k = py::str(key);
     if (value.is_none()) continue;
-    if (k == "image") c.image = matrix(value, "image features", c.image_dim);
-    else if (k == "image_mask") c.image_mask = flags(value, "image_mask");
-    else if (k == "text_source") c.text_source = value.cast<std::string>();
-    else if (k == "text") c.text = matrix(value, "text features", c.text_dim);
+    if (k == "image")
+      c.image = matrix(value, "image features", c.image_dim);
+    else if (k == "image_mask")
+      c.image_mask = flags(value, "image_mask");
+    else if (k == "text_source")
+      c.text_source = value.cast<std::string>();
+    else if (k == "text")
+      c.text = matrix(value, "text features", c.text_dim);
     else if (k == "token_offsets")
       c.token_offsets = std::make_shared<const std::vector<int64_t>>(
           to_vector(value.cast<Array<int64_t>>(), "token_offsets"));
     else if (k == "tokens")
       c.tokens = std::make_shared<const std::vector<int32_t>>(
           to_vector(value.cast<Array<int32_t>>(), "tokens"));
-    else if (k == "vocab_size") c.vocab_size = value.cast<int64_t>();
-    else if (k == "token_dim") c.token_dim = value.cast<int64_t>();
-    else if (k == "text_mask") c.text_mask = flags(value, "text_mask");
+    else if (k == "vocab_size")
+      c.vocab_size = value.cast<int64_t>();
+    else if (k == "token_dim")
+      c.token_dim = value.cast<int64_t>();
+    else if (k == "text_mask")
+      c.text_mask = flags(value, "text_mask");
     else if (k == "categories")
       c.categories = to_vector(value.cast<Array<int32_t>>(), "categories");
-    else if (k == "item_weight") c.item_weight = value.cast<float>();
-    else if (k == "session_weight") c.session_weight = value.cast<float>();
-    else if (k == "num_negatives") c.num_negatives = value.cast<int64_t>();
-    else if (k == "cl_temperature") c.cl_temperature = value.cast<float>();
-    else if (k == "adaptive") c.adaptive = value.cast<bool>();
-    else if (k == "weight_hidden") c.weight_hidden = value.cast<int64_t>();
-    else if (k == "augmentation") c.augmentation = value.cast<std::string>();
-    else if (k == "max_item_sets") c.max_item_sets = value.cast<int64_t>();
-    else if (k == "image_ops") c.image_ops = value.cast<std::vector<std::string>>();
-    else if (k == "text_ops") c.text_ops = value.cast<std::vector<std::string>>();
-    else if (k == "id_ops") c.id_ops = value.cast<std::vector<std::string>>();
-    else if (k == "noise_std") c.feature_view.noise_std = value.cast<float>();
-    else if (k == "feature_dropout") c.feature_view.dropout = value.cast<float>();
-    else if (k == "mix_ratio") c.feature_view.mix_ratio = value.cast<float>();
-    else if (k == "token_rate") c.token_rate = value.cast<float>();
-    else if (k == "neighbours") c.neighbours = value.cast<int64_t>();
-    else if (k == "crop_ratio") c.sequence_view.crop_ratio = value.cast<float>();
-    else if (k == "mask_ratio") c.sequence_view.mask_ratio = value.cast<float>();
-    else if (k == "reorder_ratio") c.sequence_view.reorder_ratio = value.cast<float>();
-    else throw InputError("MACL: unknown setting '" + k + "'");
+    else if (k == "item_weight")
+      c.item_weight = value.cast<float>();
+    else if (k == "session_weight")
+      c.session_weight = value.cast<float>();
+    else if (k == "num_negatives")
+      c.num_negatives = value.cast<int64_t>();
+    else if (k == "cl_temperature")
+      c.cl_temperature = value.cast<float>();
+    else if (k == "adaptive")
+      c.adaptive = value.cast<bool>();
+    else if (k == "weight_hidden")
+      c.weight_hidden = value.cast<int64_t>();
+    else if (k == "augmentation")
+      c.augmentation = value.cast<std::string>();
+    else if (k == "max_item_sets")
+      c.max_item_sets = value.cast<int64_t>();
+    else if (k == "image_ops")
+      c.image_ops = value.cast<std::vector<std::string>>();
+    else if (k == "text_ops")
+      c.text_ops = value.cast<std::vector<std::string>>();
+    else if (k == "id_ops")
+      c.id_ops = value.cast<std::vector<std::string>>();
+    else if (k == "noise_std")
+      c.feature_view.noise_std = value.cast<float>();
+    else if (k == "feature_dropout")
+      c.feature_view.dropout = value.cast<float>();
+    else if (k == "mix_ratio")
+      c.feature_view.mix_ratio = value.cast<float>();
+    else if (k == "token_rate")
+      c.token_rate = value.cast<float>();
+    else if (k == "neighbours")
+      c.neighbours = value.cast<int64_t>();
+    else if (k == "crop_ratio")
+      c.sequence_view.crop_ratio = value.cast<float>();
+    else if (k == "mask_ratio")
+      c.sequence_view.mask_ratio = value.cast<float>();
+    else if (k == "reorder_ratio")
+      c.sequence_view.reorder_ratio = value.cast<float>();
+    else
+      throw InputError("MACL: unknown setting '" + k + "'");
   }
 }
 
@@ -102,9 +130,9 @@ void bind_macl(py::module_& m) {
       m, "MACL", "MACL: SASRec over gated multi-modal items with adaptive contrastive tasks.");
   def_parameter_methods(macl);
   macl.def(py::init([](int64_t num_items, int64_t dim, int64_t layers, int64_t heads,
-                        int64_t ffn_dim, bool post_ln, bool gelu, int64_t max_len, float dropout,
-                        uint64_t seed, const std::string& loss, int64_t num_negatives,
-                        const std::string& sampler, float temperature, const py::dict& settings) {
+                       int64_t ffn_dim, bool post_ln, bool gelu, int64_t max_len, float dropout,
+                       uint64_t seed, const std::string& loss, int64_t num_negatives,
+                       const std::string& sampler, float temperature, const py::dict& settings) {
              MACLConfig c;
              SequenceModelConfig& b = c.sasrec.base;
              b.num_items = num_items;
@@ -261,8 +289,7 @@ void bind_macl(py::module_& m) {
       "adaptive_info_nce",
       [](const Floats& a, const Floats& p, const Array<int32_t>& neg, float temperature,
          const py::object& mlp) {
-        if (a.ndim() != 2 || p.ndim() != 2 || a.shape(0) != p.shape(0) ||
-            a.shape(1) != p.shape(1))
+        if (a.ndim() != 2 || p.ndim() != 2 || a.shape(0) != p.shape(0) || a.shape(1) != p.shape(1))
           throw InputError("adaptive_info_nce: a and p must both be [B, D]");
         const int64_t B = a.shape(0), D = a.shape(1);
         if (neg.ndim() != 2 || neg.shape(0) != B)
@@ -284,17 +311,18 @@ void bind_macl(py::module_& m) {
           const int64_t H = W1.shape(0);
           if (W1.ndim() != 2 || W1.shape(1) != 3 * D || b1.size() != H || W2.size() != H ||
               b2.size() != 1)
-            throw InputError("adaptive_info_nce: the MLP must be W1 [H, 3D], b1 [H], W2 [1, H], "
-                             "b2 [1]");
+            throw InputError(
+                "adaptive_info_nce: the MLP must be W1 [H, 3D], b1 [H], W2 [1, H], "
+                "b2 [1]");
           dW1 = py::array_t<float>({H, 3 * D});
           db1 = py::array_t<float>(H);
           dW2 = py::array_t<float>({int64_t(1), H});
           db2 = py::array_t<float>(1);
           for (auto* arr : {&dW1, &db1, &dW2, &db2})
             std::fill_n(arr->mutable_data(), arr->size(), 0.0f);
-          w = {W1.data(),         b1.data(),         W2.data(),         b2.data(),
-               dW1.mutable_data(), db1.mutable_data(), dW2.mutable_data(), db2.mutable_data(),
-               H};
+          w = {W1.data(),          b1.data(),          W2.data(),
+               b2.data(),          dW1.mutable_data(), db1.mutable_data(),
+               dW2.mutable_data(), db2.mutable_data(), H};
           grads["W1"] = dW1;
           grads["b1"] = db1;
           grads["W2"] = dW2;

@@ -97,8 +97,8 @@ TEST(MaskedGatedFusion, AllPresentIsThePlainGatedFusion) {
 TEST(AdaptiveInfoNCE, GradientsOfEmbeddingsAndWeightingMLP) {
   const int64_t B = 5, M = 3, D = 4, H = 6;
   Vec a = random_vec(B * D, 1), p = random_vec(B * D, 2);
-  Vec W1 = random_vec(H * 3 * D, 3, 0.7), b1 = random_vec(H, 4, 0.3),
-      W2 = random_vec(H, 5, 0.7), b2 = random_vec(1, 6);
+  Vec W1 = random_vec(H * 3 * D, 3, 0.7), b1 = random_vec(H, 4, 0.3), W2 = random_vec(H, 5, 0.7),
+      b2 = random_vec(1, 6);
   std::vector<int32_t> neg = {1, 2, 3, 0, 2, 4, 4, 0, 1, 2, 0, 4, 3, 1, 2};
   for (bool adaptive : {true, false}) {
     auto run = [&](Vec* g) {
@@ -134,19 +134,19 @@ TEST(AdaptiveInfoNCE, GradientsOfEmbeddingsAndWeightingMLP) {
 
 TEST(AdaptiveInfoNCE, WeightsHaveMeanOneAndEqualWeightsAreOne) {
   const int64_t B = 4, M = 2, D = 3, H = 5;
-  Vec a = random_vec(B * D, 1), p = random_vec(B * D, 2), W1 = random_vec(H * 3 * D, 3),
-      b1(H, 0.0), W2 = random_vec(H, 4), b2(1, 0.0), alpha(B), losses(B);
+  Vec a = random_vec(B * D, 1), p = random_vec(B * D, 2), W1 = random_vec(H * 3 * D, 3), b1(H, 0.0),
+      W2 = random_vec(H, 4), b2(1, 0.0), alpha(B), losses(B);
   std::vector<int32_t> neg = {1, 2, 0, 3, 0, 1, 2, 1};
-  loss::SignalWeightMLP<double> mlp{W1.data(), b1.data(), W2.data(), b2.data(),
-                                    nullptr,   nullptr,   nullptr,   nullptr, H};
-  const double L = loss::adaptive_info_nce<double>(alpha.data(), losses.data(), nullptr, nullptr,
-                                                   a.data(), p.data(), neg.data(), B, M, D, 0.5,
-                                                   &mlp);
+  loss::SignalWeightMLP<double> mlp{W1.data(), b1.data(), W2.data(), b2.data(), nullptr,
+                                    nullptr,   nullptr,   nullptr,   H};
+  const double L =
+      loss::adaptive_info_nce<double>(alpha.data(), losses.data(), nullptr, nullptr, a.data(),
+                                      p.data(), neg.data(), B, M, D, 0.5, &mlp);
   EXPECT_NEAR(std::accumulate(alpha.begin(), alpha.end(), 0.0), double(B), 1e-9);
   EXPECT_NEAR(L, weighted(alpha, losses) / B, 1e-12);
-  EXPECT_GT(*std::max_element(alpha.begin(), alpha.end()) -
-                *std::min_element(alpha.begin(), alpha.end()),
-            1e-3);
+  EXPECT_GT(
+      *std::max_element(alpha.begin(), alpha.end()) - *std::min_element(alpha.begin(), alpha.end()),
+      1e-3);
   loss::adaptive_info_nce<double>(alpha.data(), nullptr, nullptr, nullptr, a.data(), p.data(),
                                   neg.data(), B, M, D, 0.5, nullptr);
   for (double w : alpha) EXPECT_EQ(w, 1.0);
@@ -388,8 +388,10 @@ TEST(SyntheticImages, DefaultOutputsUnchangedAndImagesFollowTopics) {
         const double e = with.image[i * 16 + f] - with.image[j * 16 + f];
         d += e * e;
       }
-      if (with.topic[i] == with.topic[j]) same += d, ++n_same;
-      else other += d, ++n_other;
+      if (with.topic[i] == with.topic[j])
+        same += d, ++n_same;
+      else
+        other += d, ++n_other;
     }
   EXPECT_LT(same / n_same, 0.5 * other / n_other);
 }

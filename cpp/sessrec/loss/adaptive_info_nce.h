@@ -5,7 +5,8 @@
 // Signal set i (i < B): anchor a_i, positive p_i and M negatives, the positives of other sets,
 // p_{neg[i, j]} (the paper's "random selection of M negatives"). On unit rows (L2-normalised here,
 // gradients go back through the normalisation):
-//   l_i = -log( exp(<a_i, p_i> / tau) / (exp(<a_i, p_i> / tau) + sum_j exp(<a_i, p_{neg[i,j]}> / tau)) )
+//   l_i = -log( exp(<a_i, p_i> / tau) / (exp(<a_i, p_i> / tau) + sum_j exp(<a_i, p_{neg[i,j]}> /
+//   tau)) )
 // The weighting network reads the whole set,
 //   z_i = [a_i; p_i; mean_j p_{neg[i,j]}]  [3D],   s_i = MLP(z_i)  (3D -> H -> 1, GELU),
 //   alpha = B * softmax_i(s)   (mean 1 over the batch),
@@ -66,7 +67,8 @@ T adaptive_info_nce(T* alpha, T* example_loss, T* da, T* dp, const T* a, const T
     T* row = prob.data() + i * C;
     const T* x = ah.data() + i * D;
     row[0] = dot(x, ph.data() + i * D) / temperature;
-    for (int64_t j = 0; j < M; ++j) row[1 + j] = dot(x, ph.data() + neg[i * M + j] * D) / temperature;
+    for (int64_t j = 0; j < M; ++j)
+      row[1 + j] = dot(x, ph.data() + neg[i * M + j] * D) / temperature;
     const T positive = row[0];
     const T top = *std::max_element(row, row + C);
     T sum = 0;
@@ -116,8 +118,8 @@ T adaptive_info_nce(T* alpha, T* example_loss, T* da, T* dp, const T* a, const T
       dW = {scratch_W1.data(), scratch_W2.data()};
       db = {scratch_b1.data(), scratch_b2.data()};
     }
-    nn::mlp_backward<T>(dz.data(), dW, db, ds.data(), cache, z.data(), {mlp->W1, mlp->W2}, dims,
-                        B, true);
+    nn::mlp_backward<T>(dz.data(), dW, db, ds.data(), cache, z.data(), {mlp->W1, mlp->W2}, dims, B,
+                        true);
     for (int64_t i = 0; i < B; ++i) {
       const T* dzi = dz.data() + i * 3 * D;
       for (int64_t d = 0; d < D; ++d) {

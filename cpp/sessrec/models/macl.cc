@@ -18,8 +18,8 @@ void check_finite(const std::vector<float>& values, int64_t cols, const std::str
   for (size_t i = 0; i < values.size(); ++i)
     if (!std::isfinite(values[i]))
       throw InputError("MACL: " + what + " row " + std::to_string(i / cols) + " column " +
-                       std::to_string(i % cols) + " is not finite (" +
-                       std::to_string(values[i]) + ")");
+                       std::to_string(i % cols) + " is not finite (" + std::to_string(values[i]) +
+                       ")");
 }
 
 void check_ratio(float value, const std::string& what) {
@@ -47,13 +47,13 @@ void MACLConfig::validate() const {
   if (has_image()) {
     if (!image || static_cast<int64_t>(image->size()) != N * image_dim)
       throw InputError("MACL: the image features have " +
-                       std::to_string(image ? image->size() : 0) + " values; " +
-                       std::to_string(N) + " items x " + std::to_string(image_dim) + " expected");
+                       std::to_string(image ? image->size() : 0) + " values; " + std::to_string(N) +
+                       " items x " + std::to_string(image_dim) + " expected");
     check_finite(*image, image_dim, "image features");
   }
   if (!image_mask.empty() && static_cast<int64_t>(image_mask.size()) != N)
-    throw InputError("MACL: image_mask has " + std::to_string(image_mask.size()) +
-                     " entries for " + std::to_string(N) + " items");
+    throw InputError("MACL: image_mask has " + std::to_string(image_mask.size()) + " entries for " +
+                     std::to_string(N) + " items");
   if (!text_mask.empty() && static_cast<int64_t>(text_mask.size()) != N)
     throw InputError("MACL: text_mask has " + std::to_string(text_mask.size()) + " entries for " +
                      std::to_string(N) + " items");
@@ -82,8 +82,8 @@ void MACLConfig::validate() const {
   if (augmentation == "semantic" && !has_image() && !has_text())
     throw InputError("MACL: semantic augmentation needs an image or a text modality");
   if (!categories.empty() && static_cast<int64_t>(categories.size()) != N)
-    throw InputError("MACL: categories has " + std::to_string(categories.size()) +
-                     " entries for " + std::to_string(N) + " items");
+    throw InputError("MACL: categories has " + std::to_string(categories.size()) + " entries for " +
+                     std::to_string(N) + " items");
   if (!(item_weight >= 0) || !(session_weight >= 0))
     throw InputError("MACL: item_weight and session_weight must be >= 0");
   if (num_negatives < 1) throw InputError("MACL: num_negatives must be >= 1");
@@ -128,9 +128,8 @@ MACL::MACL(MACLConfig config)
       tok_ = &params_.add("macl.token_embedding", macl_.vocab_size, macl_.token_dim, true);
       nn::init_normal(*tok_, 0.1f, rng);
       in = macl_.token_dim;
-      neighbours_ = token_cooccurrence_neighbours(macl_.token_offsets->data(),
-                                                  macl_.tokens->data(), N, macl_.vocab_size,
-                                                  macl_.neighbours);
+      neighbours_ = token_cooccurrence_neighbours(macl_.token_offsets->data(), macl_.tokens->data(),
+                                                  N, macl_.vocab_size, macl_.neighbours);
     }
     txt_W_ = &params_.add("macl.text_proj.weight", D, in);
     txt_b_ = &params_.add("macl.text_proj.bias", 1, D);
@@ -243,8 +242,8 @@ void MACL::items_forward(ItemRows& rows, float* out) {
   const int64_t K = static_cast<int64_t>(x.size()), U = (1 + K) * D + K;
   rows.u.resize(R * U);
   rows.g.resize(std::max<int64_t>(K, 1) * R * D);
-  nn::masked_gated_fusion_forward(out, rows.u.data(), rows.g.data(), rows.id.data(), x, mask, W,
-                                  b, R, D);
+  nn::masked_gated_fusion_forward(out, rows.u.data(), rows.g.data(), rows.id.data(), x, mask, W, b,
+                                  R, D);
 }
 
 void MACL::items_backward(ItemRows& rows, const float* dout) {
@@ -359,8 +358,7 @@ void MACL::build_views(const SequenceBatch& batch, uint64_t step, SequenceBatch&
       if (semantic) {  // one image op and one text op for every item of the session
         const size_t image_op = rng.below(n_image_ops), text_op = rng.below(n_text_ops);
         for (int64_t t = 0; t < n; ++t)
-          view.push_back(
-              static_cast<int32_t>(N + 1 + add_row(ids[t] - 1, image_op, text_op, rng)));
+          view.push_back(static_cast<int32_t>(N + 1 + add_row(ids[t] - 1, image_op, text_op, rng)));
       } else {
         view = sequence_view(ids, n, id_ops_[rng.below(id_ops_.size())], macl_.sequence_view, rng);
       }
@@ -408,8 +406,8 @@ std::vector<int32_t> draw_negatives(int64_t sets, int64_t M, uint64_t key) {
 
 }  // namespace
 
-MACLStep MACL::forward_backward(const SessionStore& store, const int64_t* begin,
-                                const int64_t* end, int64_t count, bool last_only) {
+MACLStep MACL::forward_backward(const SessionStore& store, const int64_t* begin, const int64_t* end,
+                                int64_t count, bool last_only) {
   std::lock_guard<std::mutex> lock(macl_mutex_);
   const int64_t N = N_, D = D_;
   SequenceBatch batch = batch_for_training(store, begin, end, count, last_only);
@@ -485,8 +483,8 @@ MACLStep MACL::forward_backward(const SessionStore& store, const int64_t* begin,
       mlp.db2 = mlp_db2.data();
     }
     value = loss::adaptive_info_nce(alpha.data(), static_cast<float*>(nullptr), ga.data(),
-                                    gp.data(), a, p, neg.data(), sets, M, D,
-                                    macl_.cl_temperature, macl_.adaptive ? &mlp : nullptr);
+                                    gp.data(), a, p, neg.data(), sets, M, D, macl_.cl_temperature,
+                                    macl_.adaptive ? &mlp : nullptr);
     for (int64_t i = 0; i < sets * D; ++i) {
       da[i] += lambda * ga[i];
       dp[i] += lambda * gp[i];

@@ -61,16 +61,16 @@ struct MACLConfig {
   float session_weight = 0.1f;  // lambda of L_session (0: no session-level task)
   int64_t num_negatives = 64;   // M (capped at the batch's sets - 1)
   float cl_temperature = 0.2f;
-  bool adaptive = true;             // adaptive weights (false: equal weights)
-  int64_t weight_hidden = 32;       // the weighting MLP's hidden width
+  bool adaptive = true;                   // adaptive weights (false: equal weights)
+  int64_t weight_hidden = 32;             // the weighting MLP's hidden width
   std::string augmentation = "semantic";  // semantic | id
-  int64_t max_item_sets = 256;      // item-level sets per step (distinct items of the batch)
+  int64_t max_item_sets = 256;            // item-level sets per step (distinct items of the batch)
   std::vector<std::string> image_ops = {"noise", "dropout", "mix"};
   std::vector<std::string> text_ops = {"delete", "substitute", "insert"};
   std::vector<std::string> id_ops = {"crop", "mask", "reorder"};
   FeatureViewConfig feature_view;
-  float token_rate = 0.2f;     // share of an item's tokens a text op edits
-  int64_t neighbours = 5;      // co-occurrence neighbours per token (substitute, insert)
+  float token_rate = 0.2f;  // share of an item's tokens a text op edits
+  int64_t neighbours = 5;   // co-occurrence neighbours per token (substitute, insert)
   SequenceViewConfig sequence_view;
 
   bool has_image() const { return image_dim > 0; }
@@ -107,10 +107,10 @@ class MACL : public SASRec {
  private:
   // The inputs and caches of one pass of the item tower over R rows.
   struct ItemRows {
-    std::vector<int32_t> items;                 // [R] item index (0-based)
-    nn::FloatBuffer image;                      // [R, image_dim] (empty: the catalogue's rows)
-    nn::FloatBuffer text;                       // [R, text_dim] frozen text (empty: catalogue)
-    std::vector<int64_t> token_offsets;         // subword: [R + 1] (empty: the catalogue's)
+    std::vector<int32_t> items;          // [R] item index (0-based)
+    nn::FloatBuffer image;               // [R, image_dim] (empty: the catalogue's rows)
+    nn::FloatBuffer text;                // [R, text_dim] frozen text (empty: catalogue)
+    std::vector<int64_t> token_offsets;  // subword: [R + 1] (empty: the catalogue's)
     std::vector<int32_t> tokens;
     std::vector<uint8_t> image_mask, text_mask;  // [R]
     // caches

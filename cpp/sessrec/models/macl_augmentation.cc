@@ -62,7 +62,8 @@ void feature_view(float* out, const float* all, int64_t item, int64_t F, Feature
   if (op == FeatureOp::kNoise) {
     double ms = 0;
     for (int64_t f = 0; f < F; ++f) ms += double(x[f]) * x[f];
-    const float sigma = config.noise_std * static_cast<float>(std::sqrt(ms / std::max<int64_t>(F, 1)));
+    const float sigma =
+        config.noise_std * static_cast<float>(std::sqrt(ms / std::max<int64_t>(F, 1)));
     for (int64_t f = 0; f < F; ++f) out[f] = x[f] + sigma * normal(rng);
     return;
   }

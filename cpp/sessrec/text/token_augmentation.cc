@@ -20,7 +20,8 @@ TokenNeighbours token_cooccurrence_neighbours(const int64_t* offsets, const int3
     unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
     for (int32_t t : unique) {
       if (t < 0 || t >= vocab_size)
-        throw InputError("token neighbours: token " + std::to_string(t) + " outside the vocabulary");
+        throw InputError("token neighbours: token " + std::to_string(t) +
+                         " outside the vocabulary");
       ++count[t];
     }
     for (int32_t t : unique)
