@@ -103,6 +103,7 @@ NIP = dict(min_count=5, candidate_updates="epoch", train_examples=20000)
 SASREC = dict(dim=64, layers=2, heads=2, ffn_dim=256, max_len=32, dropout=0.2, batch_size=256,
               lr=1e-3, epochs=30, patience=3, metric="NDCG@20")
 THROUGHPUT = dict(warmup_steps=2, steps=10)
+SMOKE_FLAG = "--smoke"  # also passed to the throughput sides' processes
 KS = (10, 20)
 UBM_VARIANTS = {
     "UBM": dict(stages=(1, 2)),
@@ -391,8 +392,6 @@ def run_throughput(seed: int, threads: int, steps: dict) -> list[dict]:
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return rows
 
-
-SMOKE_FLAG = "--smoke"
 
 
 # ------------------------------------------------------------------------------------- main

@@ -7,7 +7,7 @@ vectors, losses and gradients as cpp/sessrec/models/ubm.h for the same weights) 
 arguments instead of module constants, and its padding done with index arrays instead of a
 Python loop per session (a per-session loop would charge torch for Python, not for the model).
 ``max_difference`` re-checks this copy against the sessrec core it was loaded from before a
-measurement (dropout off).
+measurement (dropout off), and the benchmark compares the first step's loss as well.
 
 Imported only by the torch side, so that the sessrec side's peak RSS holds no torch.
 """
