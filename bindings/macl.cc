@@ -226,6 +226,46 @@ void bind_macl(py::module_& m) {
              }
              return out;
            })
+      .def(
+          "last_views",
+          [](const MACL& s) {
+            const MACLViews& v = s.last_views();
+            py::dict out;
+            const int64_t R = static_cast<int64_t>(v.row_items.size());
+            out["row_items"] = to_numpy(std::vector<int32_t>(v.row_items));
+            const int64_t F = s.macl_config().image_dim;
+            py::array_t<float> image({R, F});
+            std::copy(v.row_image.begin(), v.row_image.end(), image.mutable_data());
+            out["row_image"] = image;
+            const int64_t Ft =
+                s.macl_config().text_source == "features" ? s.macl_config().text_dim : 0;
+            py::array_t<float> text({R, Ft});
+            std::copy(v.row_text.begin(), v.row_text.end(), text.mutable_data());
+            out["row_text"] = text;
+            out["row_token_offsets"] = to_numpy(std::vector<int64_t>(v.row_token_offsets));
+            out["row_tokens"] = to_numpy(std::vector<int32_t>(v.row_tokens));
+            py::array_t<int32_t> inputs({v.rows, v.T});
+            std::copy(v.inputs.begin(), v.inputs.end(), inputs.mutable_data());
+            out["inputs"] = inputs;
+            out["last"] = to_numpy(std::vector<int64_t>(v.last));
+            const int64_t S = static_cast<int64_t>(v.item_sets.size()) / 2;
+            py::array_t<int32_t> sets({S, int64_t(2)});
+            std::copy(v.item_sets.begin(), v.item_sets.end(), sets.mutable_data());
+            out["item_sets"] = sets;
+            auto negatives = [](const std::vector<int32_t>& n, int64_t M) {
+              const int64_t rows = M > 0 ? static_cast<int64_t>(n.size()) / M : 0;
+              py::array_t<int32_t> a({rows, M});
+              std::copy(n.begin(), n.end(), a.mutable_data());
+              return a;
+            };
+            out["item_negatives"] = negatives(v.item_negatives, v.item_M);
+            out["session_negatives"] = negatives(v.session_negatives, v.session_M);
+            return out;
+          },
+          "What the last forward_backward drew: the augmented item rows (row_items, row_image, "
+          "row_text, row_token_offsets, row_tokens; table rows N+1..), the encoder's batch "
+          "(inputs [rows, T] of table ids, last), item_sets [S, 2] (item, augmented row) and "
+          "both tasks' negatives.")
       .def("token_neighbours", [](const MACL& s) {
         const TokenNeighbours& n = s.token_neighbours();
         return py::make_tuple(to_numpy(std::vector<int64_t>(n.offsets)),

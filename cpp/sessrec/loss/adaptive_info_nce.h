@@ -14,7 +14,8 @@
 // The paper gives neither the MLP's inputs nor how its scores become weights: these are our
 // reading. Normalising the weights to mean 1 keeps the MLP from switching the loss off (it can
 // only move weight between sets), and with the output layer initialised to zero the loss starts
-// as plain InfoNCE. The MLP trains jointly with the model on the same total loss, and its
+// as plain InfoNCE. (The softmax is blind to a shift of every s_i, so b2 always gets a zero
+// gradient; it stays for the MLP's usual form.) The MLP trains jointly with the model on the same total loss, and its
 // gradient also reaches a and p through z. Without an MLP (nullptr) alpha_i = 1: the plain,
 // equal-weight contrastive loss (the paper's ablation).
 #pragma once

@@ -468,9 +468,10 @@ MACLStep MACL::forward_backward(const SessionStore& store, const int64_t* begin,
     mlp.hidden = macl_.weight_hidden;
   }
   auto contrastive = [&](const float* a, const float* p, int64_t sets, float lambda, float* da,
-                         float* dp, uint64_t stream, float& value) {
-    const int64_t M = std::min<int64_t>(macl_.num_negatives, sets - 1);
-    const std::vector<int32_t> neg = draw_negatives(sets, M, mix64(mix64(step) ^ stream));
+                         float* dp, uint64_t stream, float& value, std::vector<int32_t>& neg,
+                         int64_t& M) {
+    M = std::min<int64_t>(macl_.num_negatives, sets - 1);
+    neg = draw_negatives(sets, M, mix64(mix64(step) ^ stream));
     std::vector<float> alpha(sets), ga(sets * D, 0.0f), gp(sets * D, 0.0f);
     if (macl_.adaptive) {
       mlp_dW1.assign(mlp_W1_->size(), 0.0f);
@@ -503,6 +504,19 @@ MACLStep MACL::forward_backward(const SessionStore& store, const int64_t* begin,
     r.alpha_max = *hi;
   };
 
+  views_.row_items = aug_rows_.items;
+  views_.row_image.assign(aug_rows_.image.begin(), aug_rows_.image.end());
+  views_.row_text.assign(aug_rows_.text.begin(), aug_rows_.text.end());
+  views_.row_token_offsets = aug_rows_.token_offsets;
+  views_.row_tokens = aug_rows_.tokens;
+  views_.rows = combined.B;
+  views_.T = T;
+  views_.inputs = combined.input;
+  views_.last = combined.last;
+  views_.item_sets = item_sets;
+  views_.item_negatives.clear();
+  views_.session_negatives.clear();
+  views_.item_M = views_.session_M = 0;
   const int64_t S = static_cast<int64_t>(item_sets.size()) / 2;
   if (S >= 2) {  // item level: e_i against e'_i
     nn::FloatBuffer A(S * D), P(S * D), dA(S * D, 0.0f), dP(S * D, 0.0f);
@@ -510,7 +524,8 @@ MACLStep MACL::forward_backward(const SessionStore& store, const int64_t* begin,
       std::copy_n(table_.data() + (int64_t(item_sets[2 * s]) + 1) * D, D, A.data() + s * D);
       std::copy_n(table_.data() + (N + 1 + item_sets[2 * s + 1]) * D, D, P.data() + s * D);
     }
-    contrastive(A.data(), P.data(), S, macl_.item_weight, dA.data(), dP.data(), 0x1EEFULL, r.item);
+    contrastive(A.data(), P.data(), S, macl_.item_weight, dA.data(), dP.data(), 0x1EEFULL, r.item,
+                views_.item_negatives, views_.item_M);
     for (int64_t s = 0; s < S; ++s)
       for (int64_t d = 0; d < D; ++d) {
         table_.grad[(int64_t(item_sets[2 * s]) + 1) * D + d] += dA[s * D + d];
@@ -524,7 +539,7 @@ MACLStep MACL::forward_backward(const SessionStore& store, const int64_t* begin,
       std::copy_n(out + ((B + b) * T + combined.last[B + b]) * D, D, P.data() + b * D);
     }
     contrastive(A.data(), P.data(), B, macl_.session_weight, dA.data(), dP.data(), 0x5E5ULL,
-                r.session);
+                r.session, views_.session_negatives, views_.session_M);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t d = 0; d < D; ++d) {
         dout[(b * T + combined.last[b]) * D + d] += dA[b * D + d];

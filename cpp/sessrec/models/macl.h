@@ -85,6 +85,24 @@ struct MACLStep {
   float alpha_min = 1, alpha_max = 1;  // the adaptive weights' range (session task, else item)
 };
 
+// What the last training step drew, so that a reference implementation (the PyTorch parity
+// test) can rebuild the same loss: the augmented item rows (rows N+1.. of the encoder's table),
+// the encoder's batch (rows B..2B-1 the augmented sessions), the item-level sets and both tasks'
+// negatives.
+struct MACLViews {
+  std::vector<int32_t> row_items;          // [R] the item of each augmented row
+  std::vector<float> row_image;            // [R, image_dim]
+  std::vector<float> row_text;             // [R, text_dim] (frozen text)
+  std::vector<int64_t> row_token_offsets;  // [R + 1] (subword)
+  std::vector<int32_t> row_tokens;
+  int64_t rows = 0, T = 0;
+  std::vector<int32_t> inputs;                             // [rows, T] table ids (0 padding)
+  std::vector<int64_t> last;                               // [rows]
+  std::vector<int32_t> item_sets;                          // [S, 2]: item, augmented row
+  std::vector<int32_t> item_negatives, session_negatives;  // [S, M_item], [B, M_session]
+  int64_t item_M = 0, session_M = 0;
+};
+
 class MACL : public SASRec {
  public:
   explicit MACL(MACLConfig config);
@@ -103,6 +121,7 @@ class MACL : public SASRec {
   void parameters_changed() { table_is_eval_ = false; }
   void set_item_counts(std::vector<int64_t> counts);
   const TokenNeighbours& token_neighbours() const { return neighbours_; }
+  const MACLViews& last_views() const { return views_; }
 
  private:
   // The inputs and caches of one pass of the item tower over R rows.
@@ -149,6 +168,7 @@ class MACL : public SASRec {
   nn::Parameter original_;  // rows 0..N again, for the CE objective (which scores every row)
   bool table_is_eval_ = false;
   ItemRows orig_rows_, aug_rows_;
+  MACLViews views_;
   mutable std::mutex macl_mutex_;
 };
 
