@@ -10,7 +10,8 @@ APT_PACKAGES := cmake g++ make pkg-config pybind11-dev libeigen3-dev libsentence
   libhdf5-dev libgtest-dev python3-dev python3-venv python3-pip python3-setuptools python3-wheel \
   python3-numpy python3-pandas python3-h5py python3-tqdm python3-matplotlib python3-yaml \
   python3-pytest python3-nbclient python3-nbformat python3-ipykernel python3-torch \
-  libopenblas0-pthread strace libdnnl-dev python3-igraph python3-xgboost
+  libopenblas0-pthread strace libdnnl-dev python3-igraph python3-xgboost \
+  python3-optuna python3-distributed python3-sklearn
 DEMO_OUT ?= out/demo
 
 .PHONY: deps venv build demo test test-cpp test-python bench clean

@@ -23,6 +23,7 @@ from .evaluation import compare, evaluate
 from .models import load
 from .models.training_log import RunLog, TrainingDiverged
 from .progress import get_progress, set_progress
+from .search import search
 from .thread_scope import threads
 from .plots import plot_alterrec_curves, plot_feature_importances, plot_long_tail
 from .representation import alignment_uniformity
@@ -95,4 +96,5 @@ __all__ = [
     "get_progress",
     "threads",
     "RunLog",
+    "search",
 ]

@@ -1,5 +1,5 @@
-"""Command line: ``sessrec demo | run | compare | train | evaluate | recommend | datasets |
-cache | synthetic``.
+"""Command line: ``sessrec demo | run | compare | search | train | evaluate | recommend |
+datasets | cache | synthetic``.
 
 Run as ``python -m sessrec.cli ...`` or, once installed, ``sessrec ...``. Exit codes: 0 done;
 2 bad input (arguments, experiment file, data, parameters: ``sessrec: error: ...`` on stderr);
@@ -226,6 +226,23 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_search(args) -> int:
+    """Run or resume the Optuna search of an experiment file."""
+    from .search import search
+
+    result = search(args.experiment, overrides=args.param or (), scheduler=args.scheduler,
+                    jobs=args.jobs, trials=args.trials, out=args.out)
+    shown = [c for c in result.trials.columns if c not in ("duration",)]
+    _print_table(result.trials[shown])
+    print(f"\nbest trial {result.study.best_trial.number}: valid {result.best_value:.4f} with "
+          f"{result.best_params}")
+    if result.test is not None:
+        print("refit on the best parameters, test part:")
+        _print_table(result.test.summary().to_frame().T)
+    print(f"\nsearch folder: {result.folder}")
+    return 0
+
+
 def _split(args):
     import sessrec as sr
 
@@ -366,6 +383,15 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--columns", nargs="+", help="metrics to show (default: all)")
     m.add_argument("--out", help="CSV file for the table")
     m.set_defaults(run=cmd_compare)
+
+    se = sub.add_parser("search", help="Optuna search over an experiment's search: section")
+    se.add_argument("experiment", help="EXPERIMENT.yaml with a search: section")
+    se.add_argument("--param", nargs="*", help="overrides model.key=value or key=value")
+    se.add_argument("--trials", type=int, help="the study's total number of trials")
+    se.add_argument("--jobs", type=int, help="trials at once on this machine (processes)")
+    se.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786)")
+    se.add_argument("--out", help="result folder (default: <output.folder>/<name>-search)")
+    se.set_defaults(run=cmd_search)
 
     t = sub.add_parser("train", help="fit one model and save it")
     t.add_argument("data")

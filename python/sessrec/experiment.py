@@ -24,6 +24,7 @@ A complete file (every key but ``models`` is optional; the values shown are the 
                  metric: NDCG@20}
     seeds: [0]                     # each seeded model runs once per seed
     output: {folder: runs, save_models: true, plots: true}
+    search: {...}                  # for sessrec search: see sessrec.search_space
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "seeds": [0],
     "output": {"folder": "runs", "save_models": True, "plots": True},
 }
-TOP_LEVEL = ("name", "dataset", "split", "models", "training", "evaluation", "seeds", "output")
+TOP_LEVEL = ("name", "dataset", "split", "models", "training", "evaluation", "seeds", "output",
+             "search")
 
 
 class ExperimentError(ValueError):
@@ -214,6 +216,10 @@ def load_experiment(source, overrides=()) -> dict:
             check.fail(f"models[{i}].name", f"{label!r} names two models; give each a name:")
     _apply_defaults(config, check)
     apply_overrides(config, overrides)
+    if raw.get("search") is not None:  # read by sessrec search; sessrec run ignores it
+        from .search_space import check_search
+
+        config["search"] = check_search(raw["search"], config, check)
     return config
 
 
