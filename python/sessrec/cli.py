@@ -211,6 +211,9 @@ def cmd_run(args) -> int:
     e = result.config["evaluation"]
     headline = [f"{m}@{k}" for k in e["k"] for m in ("Hits", "NDCG", "MRR")]
     _print_table(result.summary[["seeds", *headline, "fit_s", "evaluate_s"]])
+    cold = result.table().xs(("cold", "cold"), level=("breakdown", "group"))
+    print(f"\ntargets never seen in training ({int(cold['examples'].iloc[0])} examples):")
+    _print_table(cold[headline])
     print(f"\nrun folder: {result.folder}")
     return 0
 
@@ -268,38 +271,37 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _read_sessions(path) -> list:
-    """Sessions from a file: one per line, item IDs separated by commas (or whitespace)."""
-    sessions = []
-    with open(path) as f:
-        for number, line in enumerate(f, start=1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            items = [t for t in line.replace(",", " ").split()]
-            sessions.append(items)
-    if not sessions:
-        raise ValueError(f"{path}: no sessions (one per line, item IDs separated by commas)")
-    return sessions
-
-
 def cmd_recommend(args) -> int:
-    """Top-k items for sessions given on the command line or in a file."""
+    """Top-k items for one session given on the command line, or for a file of sessions
+    (sharded over a Dask cluster with --scheduler; CSV or HDF5 with --out)."""
     import sessrec as sr
+
+    from .batch_recommend import read_sessions, recommend_file, score_shard
 
     if (args.session is None) == (args.sessions is None):
         raise UsageError("recommend needs --session a,b,c or --sessions FILE (one of them)")
+    if args.scheduler and not (args.sessions and args.out):
+        raise UsageError("--scheduler scores a --sessions file into --out")
     model = sr.load(args.model_file)
-    sessions = ([[t for t in args.session.split(",") if t]] if args.session is not None
-                else _read_sessions(args.sessions))
-    table = model.recommend_batch(sessions, k=args.k,
-                                  exclude_history=not args.keep_history)
+    exclude = not args.keep_history
+    if args.sessions is not None and args.out:
+        table = recommend_file(model, args.sessions, args.out, k=args.k, exclude_history=exclude,
+                               scheduler=args.scheduler, shard_size=args.shard_size,
+                               skip_unknown=args.skip_unknown)
+        print(f"wrote {len(table)} rows for {table['session'].nunique()} sessions to {args.out}")
+        return 0
+    if args.session is not None:
+        names, sessions = ["0"], [[t for t in args.session.split(",") if t]]
+    else:
+        names, sessions = read_sessions(args.sessions)
+    table = score_shard(model, names, sessions, args.k, exclude, args.skip_unknown)
     if args.out:
         table.to_csv(args.out, index=False)
-        print(f"wrote {len(table)} rows for {len(sessions)} sessions to {args.out}")
+        print(f"wrote {len(table)} rows to {args.out}")
+    elif len(sessions) == 1:
+        _print_table(table.drop(columns="session").set_index("rank"))
     else:
-        _print_table(table.set_index(["session", "rank"]) if len(sessions) > 1
-                     else table.drop(columns="session").set_index("rank"))
+        _print_table(table.set_index(["session", "rank"]))
     return 0
 
 
@@ -417,7 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--k", type=int, default=10)
     rec.add_argument("--keep-history", action="store_true",
                      help="let the session's own items be recommended")
-    rec.add_argument("--out", help="CSV file (session, rank, item_id, score[, text])")
+    rec.add_argument("--out", help="a .csv or .h5 file (session, rank, item_id, score)")
+    rec.add_argument("--scheduler", help="Dask scheduler address: score --sessions in shards "
+                                         "on its workers")
+    rec.add_argument("--shard-size", type=int, default=10_000, help="sessions per shard")
+    rec.add_argument("--skip-unknown", action="store_true",
+                     help="drop item IDs the model does not know instead of failing")
     rec.set_defaults(run=cmd_recommend)
 
     ds = sub.add_parser("datasets", help="what sessrec loads; --stats NAME for sizes")

@@ -23,7 +23,7 @@ A complete file (every key but ``models`` is optional; the values shown are the 
     evaluation: {part: test, k: [10, 20, 100], ties: pessimistic, exclude_history: false,
                  metric: NDCG@20}
     seeds: [0]                     # each seeded model runs once per seed
-    output: {folder: runs, save_models: true, plots: true}
+    output: {folder: runs, save_models: true, plots: true}   # folder: from the working dir.
     search: {...}                  # for sessrec search: see sessrec.search_space
 """
 
@@ -201,7 +201,7 @@ def load_experiment(source, overrides=()) -> dict:
     output = _merge(DEFAULTS["output"], check.mapping(raw.get("output", {}), "output"))
     check.keys(output, "output", DEFAULTS["output"])
     folder_value = Path(check.string(str(output["folder"]), "output.folder"))
-    output["folder"] = str(folder_value if folder_value.is_absolute() else folder / folder_value)
+    output["folder"] = str(folder_value.resolve())  # relative to the working directory
     check.boolean(output["save_models"], "output.save_models")
     check.boolean(output["plots"], "output.plots")
     config["output"] = output

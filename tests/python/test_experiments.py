@@ -73,7 +73,8 @@ def test_defaults_and_overrides_resolve(tmp_path):
         load_experiment(experiment(), overrides=["foo.dim=3"])
 
 
-def test_run_folder_holds_config_tables_histories_and_models(tmp_path):
+def test_run_folder_holds_config_tables_histories_and_models(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # output.folder is read from the working directory
     path = write(tmp_path, experiment(models=["pop", SASREC], seeds=[0, 1],
                                       training={"defaults": {"epochs": 2}},
                                       output={"folder": "runs"}))

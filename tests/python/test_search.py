@@ -27,7 +27,8 @@ def write(tmp_path, data, name="search.yaml"):
 
 
 @pytest.fixture(autouse=True)
-def quiet():
+def quiet(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # output.folder (and the study's SQLite file) are read from here
     before = sr.get_progress()
     sr.set_progress(False)
     yield
