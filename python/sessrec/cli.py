@@ -231,7 +231,7 @@ def cmd_compare(args) -> int:
 
 def cmd_search(args) -> int:
     """Run or resume the Optuna search of an experiment file."""
-    from .search import search
+    from .search_study import search
 
     result = search(args.experiment, overrides=args.param or (), scheduler=args.scheduler,
                     jobs=args.jobs, trials=args.trials, out=args.out)

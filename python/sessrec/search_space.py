@@ -1,6 +1,6 @@
 """The ``search:`` section of an experiment file: which model to tune, over what space, how
 many trials, where the study is stored; checked with errors that name the key. Used by
-:mod:`.search`. Every key but ``space`` is optional (defaults shown)::
+:mod:`.search_study`. Every key but ``space`` is optional (defaults shown)::
 
     search:
       model: itemcf            # a model entry's name (default: the experiment's only model)

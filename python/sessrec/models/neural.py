@@ -336,7 +336,7 @@ class NeuralRecommender(Recommender):
         ``callbacks``: callables ``callback(model, row)`` called after every epoch with its
         history row (epoch, loss, seconds, ..., ``valid_<metric>`` with ``valid``); one that
         returns true stops training, and the model keeps its best epoch as early stopping does
-        (Optuna pruning uses this: :mod:`sessrec.search`). Every epoch is also logged as one
+        (Optuna pruning uses this: :mod:`sessrec.search_study`). Every epoch is also logged as one
         INFO line on the ``sessrec.training`` logger, and ``log`` (a ``.csv`` or ``.jsonl``
         path) writes the history to a file as it grows (:class:`~.training_log.RunLog`).
         ``threads`` (the constructor's) apply to this call only; ``progress`` None follows
