@@ -49,7 +49,11 @@ def set_num_threads(n: int) -> None:
     can move in their last digits. Fix the thread count (or ``threads=`` of a neural model) to
     reproduce a run exactly. (The figures were measured before the linear layers moved to oneDNN
     and attention to matrix products, 2026-12-02; tests/python/test_threads.py checks the
-    guarantees, not these figures.)"""
+    guarantees, not these figures.)
+
+    The count belongs to the calling Python thread (OpenMP keeps it per thread): another thread
+    keeps its own. A model's ``threads=`` and ``with sr.threads(n):`` change it only for a call
+    or a block and put it back afterwards."""
     _core.set_num_threads(int(n))
 
 
