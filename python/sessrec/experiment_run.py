@@ -215,20 +215,22 @@ def write_plots(folder: Path, table: EvaluationTable, models: dict, metric: str)
     (folder / "plots").mkdir(exist_ok=True)
     fig = plot_long_tail(table, metric=metric, path=folder / "plots" / "long_tail.png")
     plt.close(fig)
-    curves = {}
+    curves = {}  # each trained model's validation curve, on its own early-stopping metric
     for (name, seed), model in models.items():
         history = getattr(model, "history_", None)
         if isinstance(history, pd.DataFrame) and name not in curves:
-            columns = [c for c in history.columns if c.startswith("valid_") and
-                       c.endswith(metric) and "_id_" not in c and "_text_" not in c]
+            columns = [c for c in history.columns if c.startswith("valid_")
+                       and "_id_" not in c and "_text_" not in c]
             if columns:
-                curves[name] = history.set_index("epoch")[columns[0]]
+                column = next((c for c in columns if c.endswith(metric)), columns[0])
+                label = f"{name} ({column.rpartition('_')[2]})"
+                curves[label] = history.set_index("epoch")[column]
     if curves:
         fig, ax = plt.subplots(figsize=(6, 4))
         for name, curve in curves.items():
             ax.plot(curve.index, curve.to_numpy(), marker="o", label=name)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(f"validation {metric}")
+        ax.set_ylabel("validation metric")
         ax.legend()
         fig.tight_layout()
         fig.savefig(folder / "plots" / "curves.png", dpi=120)

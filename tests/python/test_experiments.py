@@ -118,3 +118,18 @@ def test_plots_and_compare(tmp_path):
     assert table.loc[("a", "pop"), "NDCG@20"] == table.loc[("b", "pop"), "NDCG@20"]
     with pytest.raises(ExperimentError, match="not a run folder"):
         compare_runs([tmp_path])
+
+
+def test_committed_experiment_files_are_valid():
+    """experiments/*.yaml (the demo and the example searches) load and build their models."""
+    from pathlib import Path
+
+    from sessrec.experiment import check_models
+
+    files = sorted((Path(__file__).resolve().parents[2] / "experiments").glob("*.yaml"))
+    assert any(f.name == "demo.yaml" for f in files)
+    for path in files:
+        config = load_experiment(path)
+        check_models(config)
+        if path.name.startswith("search_"):
+            assert config["search"]["space"]
