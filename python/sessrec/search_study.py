@@ -270,7 +270,7 @@ def _run_dask(config: dict, url: str, remaining: int, address: str) -> None:
     with Client(address) as client, warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         storage = DaskStorage(storage=url, client=client)
-        _open_study(config["search"], storage)  # create it once, before the tasks race
+        # search() created the study in the file; the tasks load it from the scheduler.
         done = _finished(optuna.load_study(study_name=config["search"]["study"],
                                            storage=storage))
         host_threads: dict = {}
