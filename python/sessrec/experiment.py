@@ -30,6 +30,7 @@ A complete file (every key but ``models`` is optional; the values shown are the 
 from __future__ import annotations
 
 import copy
+import functools
 import numbers
 from pathlib import Path
 from typing import Any, Optional
@@ -254,7 +255,8 @@ def _model_entry(check: _Checker, entry, i: int) -> dict:
     return {"model": model, "name": label, "params": dict(params)}
 
 
-def model_parameters(model: str) -> Optional[set]:
+@functools.lru_cache(maxsize=None)
+def model_parameters(model: str) -> Optional[frozenset]:
     """The parameter names a registry model takes (None: not known without building one)."""
     import inspect
 
@@ -264,7 +266,7 @@ def model_parameters(model: str) -> Optional[set]:
     names = {n for n, a in inspect.signature(factory).parameters.items()
              if a.kind not in (a.VAR_KEYWORD, a.VAR_POSITIONAL)}
     try:
-        return names | set(create(model).get_params())
+        return frozenset(names | set(create(model).get_params()))
     except (TypeError, ValueError):  # no defaults to build from (FusionRerank)
         return None
 
