@@ -1,6 +1,8 @@
 """Optuna search over an experiment file: results, resume from SQLite, pruning through epoch
 callbacks, parallel processes, a Dask LocalCluster, and the command line."""
 
+import os
+
 import pandas as pd
 import pytest
 import yaml
@@ -93,7 +95,7 @@ def test_parallel_processes_divide_the_threads(tmp_path):
     data = dict(ITEMCF_SEARCH, search={**ITEMCF_SEARCH["search"], "jobs": 2, "refit": False})
     result = sr.search(write(tmp_path, data))
     assert len(result.trials) == 4 and set(result.trials["state"]) == {"COMPLETE"}
-    assert set(result.trials["threads"]) == {max(1, sr.get_num_threads() // 2)}
+    assert set(result.trials["threads"]) == {max(1, len(os.sched_getaffinity(0)) // 2)}
 
 
 def test_dask_local_cluster_runs_the_trials(tmp_path):
@@ -105,7 +107,7 @@ def test_dask_local_cluster_runs_the_trials(tmp_path):
         result = sr.search(path, scheduler=cluster.scheduler_address)
     assert len(result.trials) == 4 and set(result.trials["state"]) == {"COMPLETE"}
     # Two one-thread workers on this machine share its cores.
-    assert set(result.trials["threads"]) == {max(1, sr.get_num_threads() // 2)}
+    assert set(result.trials["threads"]) == {max(1, len(os.sched_getaffinity(0)) // 2)}
 
 
 def test_search_from_the_command_line(tmp_path, capsys):
