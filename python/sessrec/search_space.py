@@ -11,6 +11,7 @@ many trials, where the study is stored; checked with errors that name the key. U
       seed: 0                  # the sampler's seed
       pruner: median           # median (on the per-epoch validation metric) or none
       startup_trials: 2        # trials before the pruner may stop one
+      warmup_epochs: 2         # epochs of every trial that are never pruned
       jobs: 1                  # trials at once on this machine (processes)
       threads: 0               # OpenMP threads per trial (0: cores divided by jobs)
       storage: null            # SQLite file (default: <output.folder>/<name>-search.db)
@@ -29,7 +30,7 @@ from typing import Any
 
 SEARCH_DEFAULTS: dict[str, Any] = {
     "model": None, "metric": None, "trials": 20, "timeout": None, "sampler": "tpe", "seed": 0,
-    "pruner": "median", "startup_trials": 2, "jobs": 1, "threads": 0, "storage": None,
+    "pruner": "median", "startup_trials": 2, "warmup_epochs": 2, "jobs": 1, "threads": 0, "storage": None,
     "study": None, "scheduler": None, "refit": True, "space": None,
 }
 PARAMETER_KEYS = {"int": ("type", "low", "high", "log", "step"),
@@ -65,6 +66,7 @@ def check_search(raw, config: dict, check) -> dict:
     check.integer(search["seed"], "search.seed", minimum=0)
     check.choice(search["pruner"], "search.pruner", ("median", "none"))
     check.integer(search["startup_trials"], "search.startup_trials", minimum=0)
+    check.integer(search["warmup_epochs"], "search.warmup_epochs", minimum=0)
     check.integer(search["jobs"], "search.jobs", minimum=1)
     check.integer(search["threads"], "search.threads", minimum=0)
     check.boolean(search["refit"], "search.refit")

@@ -193,8 +193,10 @@ def _pruner(search: dict):
 
     if search["pruner"] == "none":
         return optuna.pruners.NopPruner()
+    # Optuna may prune from step n_warmup_steps on; steps are epochs counted from 1, and the
+    # first ``warmup_epochs`` stay unpruned (neural models start slowly at low learning rates).
     return optuna.pruners.MedianPruner(n_startup_trials=search["startup_trials"],
-                                       n_warmup_steps=1)
+                                       n_warmup_steps=search["warmup_epochs"] + 1)
 
 
 def _open_study(search: dict, storage, offset: int = 0):

@@ -62,13 +62,15 @@ def test_pruning_stops_neural_trials_early(tmp_path):
             "output": {"folder": "out", "plots": False},
             "models": [{"model": "meanpool", "params": {"dim": 8, "epochs": 5,
                                                         "batch_size": 64, "patience": 10}}],
-            "search": {"trials": 6, "startup_trials": 1, "refit": False, "seed": 1,
+            "search": {"trials": 6, "startup_trials": 1, "warmup_epochs": 1, "refit": False,
+                       "seed": 1,
                        "space": {"lr": {"type": "float", "low": 1e-4, "high": 0.3,
                                         "log": True}}}}
     result = sr.search(write(tmp_path, data))
     table = result.trials
     pruned = table[table["state"] == "PRUNED"]
     assert len(pruned) >= 1 and (pruned["epochs"] < 5).all()
+    assert (pruned["epochs"] >= 2).all()  # never within the warm-up epoch
     assert (table.loc[table["state"] == "COMPLETE", "epochs"] == 5).all()
     assert result.test is None and result.model is None
 
