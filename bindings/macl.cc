@@ -266,6 +266,22 @@ void bind_macl(py::module_& m) {
           "row_text, row_token_offsets, row_tokens; table rows N+1..), the encoder's batch "
           "(inputs [rows, T] of table ids, last), item_sets [S, 2] (item, augmented row) and "
           "both tasks' negatives.")
+      .def(
+          "take_loss_totals",
+          [](MACL& s) {
+            const MACLTotals t = s.take_totals();
+            const double n = std::max<int64_t>(t.steps, 1);
+            py::dict out;
+            out["steps"] = t.steps;
+            out["ce"] = t.ce / n;
+            out["item_loss"] = t.item / n;
+            out["session_loss"] = t.session / n;
+            out["alpha_min"] = t.alpha_min;
+            out["alpha_max"] = t.alpha_max;
+            return out;
+          },
+          "Means over the train_step calls since the last call (ce, item_loss, session_loss per "
+          "step) and the adaptive weights' range; then starts afresh.")
       .def("token_neighbours", [](const MACL& s) {
         const TokenNeighbours& n = s.token_neighbours();
         return py::make_tuple(to_numpy(std::vector<int64_t>(n.offsets)),

@@ -114,7 +114,14 @@ def test_variants_train(with_images, variant):
     m = sr.models.MACL(image=ds.image_features, categories="topic", **dict(TINY, epochs=1),
                        **variant)
     m.fit(train, valid=valid, progress=False)
+    row = m.history_.iloc[-1]
     assert np.isfinite(m.history_["loss"]).all()
+    assert row["ce"] > 0 and row["session_loss"] > 0
+    assert (row["item_loss"] == 0) == (variant.get("augmentation") == "id")
+    if variant.get("weighting") == "equal":
+        assert row["alpha_min"] == row["alpha_max"] == 1
+    else:  # the weighting MLP has moved off its zero-initialised output layer
+        assert row["alpha_min"] < 1 < row["alpha_max"]
 
 
 def test_save_load_reproduces_scores(with_images, tmp_path):

@@ -565,7 +565,21 @@ MACLStep MACL::train_step(const SessionStore& store, const int64_t* begin, const
   params_.zero_grad();
   set_steps(steps() + 1);
   table_is_eval_ = false;
+  MACLTotals& t = totals_;
+  t.alpha_min = t.steps == 0 ? r.alpha_min : std::min(t.alpha_min, r.alpha_min);
+  t.alpha_max = t.steps == 0 ? r.alpha_max : std::max(t.alpha_max, r.alpha_max);
+  ++t.steps;
+  t.ce += r.ce;
+  t.item += r.item;
+  t.session += r.session;
   return r;
+}
+
+MACLTotals MACL::take_totals() {
+  std::lock_guard<std::mutex> lock(macl_mutex_);
+  MACLTotals t = totals_;
+  totals_ = MACLTotals();
+  return t;
 }
 
 void MACL::ensure_eval_table() {

@@ -103,6 +103,13 @@ struct MACLViews {
   int64_t item_M = 0, session_M = 0;
 };
 
+// The losses of the training steps since the last take_totals(), for the training log.
+struct MACLTotals {
+  int64_t steps = 0;
+  double ce = 0, item = 0, session = 0;  // sums over the steps
+  float alpha_min = 1, alpha_max = 1;    // the range of every step's adaptive weights
+};
+
 class MACL : public SASRec {
  public:
   explicit MACL(MACLConfig config);
@@ -122,6 +129,8 @@ class MACL : public SASRec {
   void set_item_counts(std::vector<int64_t> counts);
   const TokenNeighbours& token_neighbours() const { return neighbours_; }
   const MACLViews& last_views() const { return views_; }
+  // The totals of train_step since the last call, and a fresh start.
+  MACLTotals take_totals();
 
  private:
   // The inputs and caches of one pass of the item tower over R rows.
@@ -169,6 +178,7 @@ class MACL : public SASRec {
   bool table_is_eval_ = false;
   ItemRows orig_rows_, aug_rows_;
   MACLViews views_;
+  MACLTotals totals_;
   mutable std::mutex macl_mutex_;
 };
 

@@ -7,6 +7,10 @@
 
 namespace sessrec {
 
+namespace {
+constexpr size_t kPairTokens = 32;
+}  // namespace
+
 TokenNeighbours token_cooccurrence_neighbours(const int64_t* offsets, const int32_t* tokens,
                                               int64_t rows, int64_t vocab_size, int64_t k) {
   if (vocab_size <= 0 || k <= 0)
@@ -24,9 +28,12 @@ TokenNeighbours token_cooccurrence_neighbours(const int64_t* offsets, const int3
                          " outside the vocabulary");
       ++count[t];
     }
-    for (int32_t t : unique)
-      for (int32_t u : unique)
-        if (t != u) pairs.push_back(uint64_t(uint32_t(t)) << 32 | uint32_t(u));
+    // Pairs from at most kPairTokens distinct tokens per item: the pair list grows with the
+    // square of a text's length, and long texts would add many weak pairs.
+    const size_t n = std::min(unique.size(), kPairTokens);
+    for (size_t a = 0; a < n; ++a)
+      for (size_t b = 0; b < n; ++b)
+        if (a != b) pairs.push_back(uint64_t(uint32_t(unique[a])) << 32 | uint32_t(unique[b]));
   }
   std::sort(pairs.begin(), pairs.end());
   TokenNeighbours out;

@@ -6,7 +6,9 @@
 // "Similar" comes from the catalogue's token co-occurrence (the paper uses BERT similarity; there
 // is no language model here): token u is a neighbour of token t when the two appear in the texts
 // of the same items more often than their frequencies suggest, ranked by the cosine of their
-// item-incidence vectors, count(t, u) / sqrt(count(t) count(u)), ties by token id.
+// item-incidence vectors, count(t, u) / sqrt(count(t) count(u)), ties by token id. Pairs are
+// counted over at most 32 distinct tokens of each item (the lowest ids; the list is quadratic
+// in a text's length).
 #pragma once
 #include <cstdint>
 #include <string>

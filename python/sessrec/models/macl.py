@@ -13,6 +13,7 @@ import numpy as np
 from .. import _core
 from . import macl_inputs
 from .neural import NeuralRecommender
+from .training import fit_epochs
 
 TEXT_SOURCES = ("subword", "lsa", "matrix", "none")
 
@@ -170,6 +171,26 @@ class MACL(NeuralRecommender):
             sampler=p["sampler"], temperature=self.temperature,
             macl=macl_inputs.core_settings(p, self._inputs),
         )
+
+    def fit(self, train, valid=None, epochs: Optional[int] = None, progress: bool = True,
+            checkpoint: Optional[str] = None) -> "MACL":
+        """As :meth:`NeuralRecommender.fit`; each row of ``history_`` also has the epoch's mean
+        ``ce``, ``item_loss`` and ``session_loss`` per step and the range of the adaptive
+        weights (``alpha_min``, ``alpha_max``; both 1 with equal weights)."""
+        run = self.start_training(train)
+        n_epochs = self.params["epochs"] if epochs is None else epochs
+
+        def run_epoch():
+            self._core.take_loss_totals()
+            row = run.run_epoch(progress)
+            totals = self._core.take_loss_totals()
+            row.update({k: totals[k] for k in ("ce", "item_loss", "session_loss", "alpha_min",
+                                               "alpha_max")})
+            return row
+
+        fit_epochs(self, valid, n_epochs, checkpoint, run_epoch, self._core.get_parameters,
+                   self._core.set_parameters)
+        return self
 
     def state_arrays(self) -> dict:
         arrays = super().state_arrays()
