@@ -171,17 +171,29 @@ def claims(runs: list[dict]) -> str:
 
 
 def throughput(runs: list[dict]) -> str:
-    lines = ["", "| dataset | variant | targets/s | vs SASRec |", "|---|---|---|---|"]
+    """Training targets per second against SASRec's, and for MACL the last epoch's range of the
+    adaptive weights (1-1 with equal weights; a range near 1 says the weighting MLP learnt
+    little, the paper's "failure signature" of the adaptive loss)."""
+    lines = ["", "| dataset | variant | targets/s | vs SASRec | alpha range (last epoch) |",
+             "|---|---|---|---|---|"]
     for dataset in dict.fromkeys(r["dataset"] for r in runs):
         rate = {}
         for r in runs:
             if r["dataset"] == dataset and "examples_per_s" in r:
                 rate.setdefault(r["variant"], []).append(r["examples_per_s"])
         base = np.mean(rate["SASRec"]) if "SASRec" in rate else None
+        alpha = {}
+        for r in runs:
+            if r["dataset"] == dataset and "alpha_min" in (r.get("history") or [{}])[-1]:
+                last = r["history"][-1]
+                alpha.setdefault(r["variant"], []).append((last["alpha_min"], last["alpha_max"]))
         for name in ORDER:
             if name in rate:
                 ratio = f"{np.mean(rate[name]) / base:.2f}x" if base else "-"
-                lines.append(f"| {dataset} | {name} | {np.mean(rate[name]):,.0f} | {ratio} |")
+                span = (f"{min(a for a, _ in alpha[name]):.3f}-"
+                        f"{max(b for _, b in alpha[name]):.3f}" if name in alpha else "")
+                lines.append(f"| {dataset} | {name} | {np.mean(rate[name]):,.0f} | {ratio} | "
+                             f"{span} |")
     return "\n".join(lines)
 
 
