@@ -3,6 +3,7 @@
 // token embeddings, the weighting MLP, the encoder) against finite differences of its float32
 // training loss (step 1e-2, tolerance as test_item_tower.cc), and the augmentations' guarantees.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -28,6 +29,15 @@ using gradcheck::Vec;
 
 namespace {
 
+// One thread for the hundreds of tiny passes of a finite-difference check: on a loaded machine
+// every parallel region of a pass waits for a descheduled thread (48 s instead of 0.1 s with two
+// threads under load 6).
+struct OneThread {
+  int before = omp_get_max_threads();
+  OneThread() { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(before); }
+};
+
 // Weighted sum of the outputs: a scalar whose gradient is the weights.
 double weighted(const Vec& out, const Vec& w) {
   double s = 0;
@@ -38,6 +48,7 @@ double weighted(const Vec& out, const Vec& w) {
 }  // namespace
 
 TEST(MaskedGatedFusion, GradientsWithMissingModalities) {
+  OneThread one_thread;
   const int64_t N = 4, D = 3, K = 2, U = (1 + K) * D + K;
   Vec a = random_vec(N * D, 1), x0 = random_vec(N * D, 2), x1 = random_vec(N * D, 3);
   Vec W0 = random_vec(D * U, 4, 0.5), W1 = random_vec(D * U, 5, 0.5);
@@ -95,6 +106,7 @@ TEST(MaskedGatedFusion, AllPresentIsThePlainGatedFusion) {
 }
 
 TEST(AdaptiveInfoNCE, GradientsOfEmbeddingsAndWeightingMLP) {
+  OneThread one_thread;
   const int64_t B = 5, M = 3, D = 4, H = 6;
   Vec a = random_vec(B * D, 1), p = random_vec(B * D, 2);
   Vec W1 = random_vec(H * 3 * D, 3, 0.7), b1 = random_vec(H, 4, 0.3), W2 = random_vec(H, 5, 0.7),
@@ -218,6 +230,7 @@ MACLConfig tiny_config(const std::string& augmentation, bool adaptive) {
 }
 
 void check_model(const std::string& augmentation, bool adaptive) {
+  OneThread one_thread;
   MACL model(tiny_config(augmentation, adaptive));
   std::mt19937_64 rng(9);
   std::normal_distribution<float> normal(0.0f, 0.3f);
