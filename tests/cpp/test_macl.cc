@@ -186,7 +186,10 @@ SessionStore tiny_sessions() {
   return s;
 }
 
-MACLConfig tiny_config(const std::string& augmentation, bool adaptive) {
+// text "subword" (token embeddings) or "features" (a frozen matrix); with_image false drops the
+// image modality (one gate).
+MACLConfig tiny_config(const std::string& augmentation, bool adaptive,
+                       const std::string& text = "subword", bool with_image = true) {
   MACLConfig c;
   SequenceModelConfig& b = c.sasrec.base;
   b.num_items = kItems;
@@ -218,6 +221,20 @@ MACLConfig tiny_config(const std::string& augmentation, bool adaptive) {
   c.tokens = tok;
   c.vocab_size = 6;
   c.token_dim = 4;
+  if (text == "features") {
+    auto features = std::make_shared<std::vector<float>>(kItems * 5);
+    for (float& x : *features) x = normal(rng);
+    c.text_source = "features";
+    c.text = features;
+    c.text_dim = 5;
+    c.text_mask.assign(kItems, 1);
+    c.text_mask[2] = 0;
+  }
+  if (!with_image) {
+    c.image = nullptr;
+    c.image_dim = 0;
+    c.image_mask.clear();
+  }
   c.categories = {0, 0, 0, 1, 1, 1, 2, 2, 2};
   c.item_weight = 0.7f;
   c.session_weight = 0.5f;
@@ -229,9 +246,10 @@ MACLConfig tiny_config(const std::string& augmentation, bool adaptive) {
   return c;
 }
 
-void check_model(const std::string& augmentation, bool adaptive) {
+void check_model(const std::string& augmentation, bool adaptive,
+                 const std::string& text = "subword", bool with_image = true) {
   OneThread one_thread;
-  MACL model(tiny_config(augmentation, adaptive));
+  MACL model(tiny_config(augmentation, adaptive, text, with_image));
   std::mt19937_64 rng(9);
   std::normal_distribution<float> normal(0.0f, 0.3f);
   for (nn::Parameter* p : model.params().all())  // off the initial constants (zero W2, biases)
@@ -279,6 +297,10 @@ void check_model(const std::string& augmentation, bool adaptive) {
 TEST(MACL, EveryWeightGradientAdaptiveSemantic) { check_model("semantic", true); }
 TEST(MACL, EveryWeightGradientEqualWeights) { check_model("semantic", false); }
 TEST(MACL, EveryWeightGradientIdAugmentation) { check_model("id", true); }
+TEST(MACL, EveryWeightGradientFrozenTextWithoutImage) {
+  check_model("semantic", true, "features", false);
+}
+TEST(MACL, EveryWeightGradientFrozenTextAndImage) { check_model("semantic", true, "features"); }
 
 TEST(MACL, ParameterNamesCoverTheFusionAndTheWeightingMLP) {
   MACL model(tiny_config("semantic", true));
