@@ -152,3 +152,19 @@ def test_macl_beats_pop_on_synthetic_images(with_images):
     # 0.40 against 0.25 here; an untrained MACL (0.23: its image and text towers already group
     # items by topic) fails this as POP does.
     assert macl > 1.3 * popular, (macl, popular)
+
+
+def test_image_from_hdf5_path_is_the_matrix(with_images, tmp_path):
+    import h5py
+
+    ds, (train, _, _) = with_images
+    path = tmp_path / "images.h5"
+    with h5py.File(path, "w") as f:
+        f["cnn"] = ds.image_features
+    tables = []
+    for image in (ds.image_features, path):
+        m = sr.models.MACL(image=image, image_dataset="cnn", modalities=("image",), **TINY)
+        tables.append(m.fit(train, epochs=1, progress=False).core.item_table())
+    np.testing.assert_allclose(tables[0], tables[1], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no dataset 'features'"):
+        sr.models.MACL(image=path)
