@@ -25,8 +25,8 @@ def small_images():
                                  cold_period=0.1, image_dim=8, with_queries=False).image_features
 
 
-class TestMACLText(RecommenderContractMixin):
-    make = staticmethod(lambda: sr.models.MACL(modalities=("text",), **TINY))
+class TestMACLText(RecommenderContractMixin):  # no image given: text only
+    make = staticmethod(lambda: sr.models.MACL(**TINY))
 
 
 class TestMACLImageText(RecommenderContractMixin):
@@ -48,6 +48,7 @@ def test_images_follow_the_catalogue(small, with_images):
         (dict(weighting="focal"), "weighting"),
         (dict(augmentation="crop"), "augmentation"),
         (dict(modalities=("audio",)), "modalities"),
+        (dict(text="none"), "modalities"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs, message):

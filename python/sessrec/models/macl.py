@@ -27,8 +27,8 @@ class MACL(NeuralRecommender):
     \\alpha_i is assigned to each signal set to highlight informative signals while downplaying
     uninformative ones", Sec. 4.3).
 
-    Modalities (``modalities``, default both; leave one out for the "w/o image" / "w/o text"
-    ablations):
+    Modalities (``modalities``, default: the ones given - image when ``image`` is, text unless
+    ``text="none"``; name one alone for the "w/o image" / "w/o text" ablations):
 
     - ``image``: a matrix [items, F] (NumPy, or an HDF5 path with ``image_dataset``), rows in
       catalogue order, or aligned by ``image_ids``; items without a row, or flagged False in
@@ -73,7 +73,7 @@ class MACL(NeuralRecommender):
         text_ids: Optional[Sequence] = None,
         text_mask=None,
         text_dataset: str = "features",
-        modalities: Sequence[str] = ("image", "text"),
+        modalities: Optional[Sequence[str]] = None,
         categories: Optional[str] = None,
         item_weight: float = 0.1,
         session_weight: float = 0.1,
@@ -115,6 +115,9 @@ class MACL(NeuralRecommender):
         else:
             self._text = macl_inputs.check_matrix("text", text, text_dataset)
             text_param = "matrix"
+        if modalities is None:  # the ones given
+            modalities = (["image"] if image_param is not None else []) + (
+                ["text"] if text_param != "none" else [])
         modalities = [str(m) for m in modalities]
         unknown = [m for m in modalities if m not in ("image", "text")]
         if unknown or not modalities:
