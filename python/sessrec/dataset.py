@@ -261,6 +261,8 @@ class Dataset:
             queries = decode_text(arrays, "queries") if "queries/offsets" in arrays else None
         except KeyError as missing:
             raise ValueError(f"{path}: cached dataset lacks {missing}; the file is incomplete")
+        except ValueError as error:  # arrays that disagree (offsets, item range, lengths)
+            raise ValueError(f"{path}: the cached dataset is inconsistent: {error}") from None
         return cls(
             attributes.get("name", Path(path).stem),
             sessions,

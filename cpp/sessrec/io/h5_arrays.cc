@@ -2,17 +2,23 @@
 
 #include <fcntl.h>
 #include <hdf5.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "sessrec/errors.h"
+#include "sessrec/memory_budget.h"
 
 namespace sessrec {
 namespace {
@@ -203,6 +209,34 @@ void write_string_attribute(hid_t location, const std::string& key, const std::s
                      ")");
 }
 
+// The seal in the user block (bytes before the HDF5 superblock, which HDF5 leaves to its users;
+// it finds the superblock at 512): a magic string, the length of the HDF5 image after the
+// block and its CRC-32. A file whose seal
+// matches is byte for byte what sessrec wrote, so HDF5 can parse it safely; any other file
+// (damaged, written by an older sessrec, or touched by another tool) is parsed by a child
+// process first, because libhdf5 1.10 crashes (SIGFPE, SIGSEGV) or hangs on some damaged files.
+constexpr size_t kUserBlockSize = 512;
+constexpr char kSealMagic[] = "sessrec-h5-seal1";  // 16 bytes, no terminator stored
+constexpr size_t kSealMagicSize = sizeof kSealMagic - 1;
+
+void store_le(unsigned char* out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out[i] = static_cast<unsigned char>(value >> (8 * i));
+}
+
+uint64_t load_le(const unsigned char* in, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i) value |= uint64_t{in[i]} << (8 * i);
+  return value;
+}
+
+std::vector<unsigned char> image_seal(const std::vector<unsigned char>& image) {
+  std::vector<unsigned char> seal(kUserBlockSize, 0);
+  std::memcpy(seal.data(), kSealMagic, kSealMagicSize);
+  store_le(seal.data() + kSealMagicSize, image.size(), 8);
+  store_le(seal.data() + kSealMagicSize + 8, crc32(image.data(), image.size()), 4);
+  return seal;
+}
+
 // Builds the HDF5 file in memory (the core driver, no backing store) and returns its bytes.
 // HDF5 never touches the disk here: a failed write inside HDF5 leaves the library with a
 // half-closed file that crashes it at exit, so the disk writes are ours (write_image).
@@ -216,7 +250,8 @@ std::vector<unsigned char> hdf5_image(const std::string& name, const std::string
   H5Pset_create_intermediate_group(link_props.get(), 1);
   for (const auto& [name, array] : file.arrays) {
     const std::string where = "'" + path + "' dataset '" + name + "'";
-    if (name.find('\n') != std::string::npos) throw InputError(where + ": a name with a newline");
+    if (name.find('\n') != std::string::npos || name.find('\0') != std::string::npos)
+      throw InputError(where + ": a name with a newline or a NUL byte");
     if (static_cast<int64_t>(array.bytes.size()) !=
         array.num_elements() * static_cast<int64_t>(StoredArray::element_size(array.type)))
       throw InputError(where + ": byte size does not match its shape");
@@ -231,8 +266,12 @@ std::vector<unsigned char> hdf5_image(const std::string& name, const std::string
       throw InputError("cannot write " + where + " (out of memory?)");
   }
   for (const auto& [key, value] : file.attributes) {
-    if (key == kManifest || key == kManifestCrc || key.find('\n') != std::string::npos)
+    if (key == kManifest || key == kManifestCrc || key.find('\n') != std::string::npos ||
+        key.find('\0') != std::string::npos)
       throw InputError("'" + path + "': attribute name '" + key + "' is reserved or invalid");
+    // HDF5 strings end at a NUL byte: the file would be written and then fail its checksum.
+    if (value.find('\0') != std::string::npos)
+      throw InputError("'" + path + "': attribute '" + key + "' holds a NUL byte");
     write_string_attribute(f.get(), key, value, path);
   }
   const std::string manifest = make_manifest(file);
@@ -248,21 +287,25 @@ std::vector<unsigned char> hdf5_image(const std::string& name, const std::string
   return image;
 }
 
-// Writes the bytes to a new file at `tmp` and syncs them to disk; throws naming the cause.
+// Writes the seal, then the image, to a new file at `tmp` and syncs them to disk; throws
+// naming the cause.
 void write_image(const std::string& tmp, const std::string& path,
                  const std::vector<unsigned char>& image) {
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw InputError("cannot write '" + path + "': " + cause(errno));
-  size_t done = 0;
+  const std::vector<unsigned char> seal = image_seal(image);
   int error = 0;
-  while (done < image.size() && error == 0) {
-    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
-    if (n > 0)
-      done += static_cast<size_t>(n);
-    else if (n < 0 && errno != EINTR)
-      error = errno;
-    else if (n == 0)
-      error = ENOSPC;
+  for (const auto* part : {&seal, &image}) {
+    size_t done = 0;
+    while (done < part->size() && error == 0) {
+      const ssize_t n = ::write(fd, part->data() + done, part->size() - done);
+      if (n > 0)
+        done += static_cast<size_t>(n);
+      else if (n < 0 && errno != EINTR)
+        error = errno;
+      else if (n == 0)
+        error = ENOSPC;
+    }
   }
   if (error == 0 && ::fsync(fd) != 0) error = errno;
   if (::close(fd) != 0 && error == 0) error = errno;
@@ -319,7 +362,13 @@ herr_t visit_object(hid_t root, const char* name, const H5O_info_t* info, void* 
     if (!has_array_type(dtype.get())) return 0;
     array.type = array_type_of(dtype.get(), where);
     array.shape.assign(dims.begin(), dims.end());
-    array.bytes.resize(array.num_elements() * StoredArray::element_size(array.type));
+    int64_t bytes = static_cast<int64_t>(StoredArray::element_size(array.type));
+    for (hsize_t d : dims)
+      if (d > static_cast<hsize_t>(INT64_MAX) ||
+          __builtin_mul_overflow(bytes, static_cast<int64_t>(d), &bytes))
+        throw InputError(where + " claims a shape whose size overflows 64 bits (corrupt file)");
+    require_within_budget(bytes, "reading " + where, "the file may be damaged");
+    array.bytes.resize(static_cast<size_t>(bytes));
     if (array.num_elements() > 0 && H5Dread(set.get(), native_type(array.type), H5S_ALL, H5S_ALL,
                                             H5P_DEFAULT, array.bytes.data()) < 0)
       throw InputError("cannot read " + where + " (the file is corrupt or truncated)");
@@ -404,13 +453,72 @@ void verify_manifest(const std::string& path, ArrayFile& file) {
   file.checksummed = true;
 }
 
-}  // namespace
+// True when the file carries a seal (see write_image_seal) that matches its bytes.
+bool sealed_intact(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  unsigned char head[kSealMagicSize + 12];
+  bool intact = ::pread(fd, head, sizeof head, 0) == static_cast<ssize_t>(sizeof head) &&
+                std::memcmp(head, kSealMagic, kSealMagicSize) == 0;
+  struct stat info;
+  if (intact) intact = ::fstat(fd, &info) == 0 &&
+                       static_cast<uint64_t>(info.st_size) ==
+                           kUserBlockSize + load_le(head + kSealMagicSize, 8);
+  if (intact) {
+    uint32_t crc = 0;
+    std::vector<unsigned char> buffer(size_t{1} << 20);
+    off_t at = kUserBlockSize;
+    for (;;) {
+      const ssize_t n = ::pread(fd, buffer.data(), buffer.size(), at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      crc = crc32(buffer.data(), static_cast<size_t>(n), crc);
+      at += n;
+    }
+    intact = crc == static_cast<uint32_t>(load_le(head + kSealMagicSize + 8, 4));
+  }
+  ::close(fd);
+  return intact;
+}
 
-ArrayFile read_array_file(const std::string& path) {
-  silence_hdf5_errors();
-  if (access(path.c_str(), R_OK) != 0)
-    throw InputError("no readable file at '" + path +
-                     "': " + (errno == ENOENT ? std::string("no such file") : cause(errno)));
+ArrayFile read_in_process(const std::string& path);
+
+// Reads the file once in a child process, so that a crash or hang of libhdf5 on a damaged file
+// becomes an InputError here. The child's own errors are left to the real read that follows.
+void probe_in_child(const std::string& path) {
+  struct stat info;
+  const double megabytes = ::stat(path.c_str(), &info) == 0 ? info.st_size / 1e6 : 0.0;
+  const auto limit = std::chrono::milliseconds(static_cast<int64_t>(1000 * (60 + megabytes / 20)));
+  const pid_t child = ::fork();
+  if (child < 0) return;  // no child: read in this process, as before the probe existed
+  if (child == 0) {
+    try {
+      read_in_process(path);
+    } catch (...) {
+    }
+    ::_exit(0);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int status = 0;
+  for (auto wait = std::chrono::microseconds(200);;) {
+    const pid_t done = ::waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) return;
+    if (std::chrono::steady_clock::now() - start > limit) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+      throw InputError("'" + path + "' is corrupt: the HDF5 library did not finish reading it in " +
+                       std::to_string(limit.count() / 1000) + " s");
+    }
+    std::this_thread::sleep_for(wait);
+    wait = std::min(wait * 2, std::chrono::microseconds(50000));
+  }
+  if (WIFSIGNALED(status))
+    throw InputError("'" + path + "' is corrupt: the HDF5 library crashed reading it (signal " +
+                     std::to_string(WTERMSIG(status)) + ")");
+}
+
+ArrayFile read_in_process(const std::string& path) {
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw InputError("'" + path + "' is not an HDF5 file, or it is corrupt or truncated");
   Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
@@ -426,6 +534,17 @@ ArrayFile read_array_file(const std::string& path) {
                                          : state.error);
   verify_manifest(path, file);
   return file;
+}
+
+}  // namespace
+
+ArrayFile read_array_file(const std::string& path) {
+  silence_hdf5_errors();
+  if (access(path.c_str(), R_OK) != 0)
+    throw InputError("no readable file at '" + path +
+                     "': " + (errno == ENOENT ? std::string("no such file") : cause(errno)));
+  if (!sealed_intact(path)) probe_in_child(path);
+  return read_in_process(path);
 }
 
 }  // namespace sessrec

@@ -1,6 +1,7 @@
 #include "sessrec/text/word_vectors.h"
 
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -56,6 +57,10 @@ AveragedWordVectors average_word_vectors(const std::string& path, const TextColu
       if (end == token.c_str() || *end != '\0')
         throw InputError(path + ", line " + std::to_string(line_no) + ": '" + token +
                          "' is not a number");
+      // "nan", "inf" and "1e99" (beyond float) parse, and would spread into every average.
+      if (!std::isfinite(v))
+        throw InputError(path + ", line " + std::to_string(line_no) + ": '" + token +
+                         "' is not a finite float32 number");
       values.push_back(v);
     }
     if (line_no == 1 && values.size() == 1 && word.find_first_not_of("0123456789") == std::string::npos)

@@ -367,6 +367,8 @@ class Recommender:
             raise ValueError(f"{path}: the model file lacks {missing}; it is incomplete") from None
         except (TypeError, json.JSONDecodeError) as e:
             raise ValueError(f"{path}: the stored parameters do not fit {kind!r}: {e}") from None
+        except ValueError as e:  # arrays that do not fit each other or the model
+            raise ValueError(f"{path}: the model file is inconsistent: {e}") from None
         return model
 
 
