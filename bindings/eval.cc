@@ -6,6 +6,7 @@
 #include "sessrec/eval/ranking.h"
 #include "sessrec/eval/representation.h"
 #include "sessrec/eval/task_metrics.h"
+#include "sessrec/memory_budget.h"
 
 namespace sessrec::bindings {
 
@@ -105,6 +106,10 @@ void bind_eval(py::module_& m) {
           PyHistories h;
           if (!exclude.is_none()) h = to_histories(exclude, rows);
           HistoryBatch batch = h.batch();
+          require_within_budget(bytes_of({rows, k, 8}),
+                                "the top " + std::to_string(k) + " items of " +
+                                    std::to_string(rows) + " rows",
+                                "ask for a smaller k");
           py::array_t<int32_t> items({rows, k});
           py::array_t<float> top({rows, k});
           int32_t* items_out = items.mutable_data();

@@ -4,6 +4,7 @@
 
 #include "sessrec/errors.h"
 #include "sessrec/interrupt.h"
+#include "sessrec/memory_budget.h"
 #include "sessrec/nn/gemm.h"
 
 namespace py = pybind11;
@@ -73,6 +74,10 @@ PYBIND11_MODULE(_core, m) {
         "(cpp/sessrec/nn/gemm.h).");
   m.def("matmul_precision", &sessrec::nn::matmul_precision);
   m.def("gemm_uses_onednn", &sessrec::nn::sgemm_uses_dnnl);
+  m.def("set_memory_budget", &sessrec::set_memory_budget, py::arg("bytes"),
+        "The most memory one request may ask for (cpp/sessrec/memory_budget.h); 0: no limit.");
+  m.def("memory_budget", &sessrec::memory_budget);
+  m.def("parse_memory_size", &sessrec::parse_memory_size, py::arg("text"), py::arg("source"));
   sessrec::bindings::bind_data(m);
   sessrec::bindings::bind_eval(m);
   sessrec::bindings::bind_retrieval(m);

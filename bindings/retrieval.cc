@@ -2,6 +2,7 @@
 #include <pybind11/stl.h>
 
 #include "numpy_convert.h"
+#include "sessrec/memory_budget.h"
 #include "sessrec/session_scorer.h"
 #include "sessrec/candidates/hard_negatives.h"
 #include "sessrec/retrieval/cooccurrence_features.h"
@@ -30,6 +31,10 @@ py::array_t<float> score_histories(const SessionScorer& scorer, const Array<int3
                          std::to_string(it[j]) + " outside the catalogue of " + std::to_string(n));
   }
   const int64_t rows = static_cast<int64_t>(e.size());
+  require_within_budget(bytes_of({rows, n, 4}),
+                        "scoring " + std::to_string(rows) + " sessions over " + std::to_string(n) +
+                            " items (a float32 score matrix)",
+                        "score fewer sessions per call");
   py::array_t<float> out({rows, n});
   float* data = out.mutable_data();
   {

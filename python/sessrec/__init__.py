@@ -75,6 +75,24 @@ def get_num_threads() -> int:
     return _core.get_num_threads()
 
 
+def set_memory_budget(budget) -> None:
+    """The most memory one request may ask for at once: a score matrix (``score``,
+    ``recommend_batch``, a block of ``evaluate``), a parameter table with its gradient and Adam
+    moments (a full-softmax model over a huge catalogue), a training batch, an array read from a
+    file. A request over it raises ValueError before allocating, naming what needed how much.
+    ``budget`` is bytes or a string such as ``"16G"`` or ``"512M"``; 0 turns the checks off. The
+    default is the environment variable ``SESSREC_MEMORY_BUDGET`` (same forms) or, without it,
+    half of the machine's physical memory. Process-wide."""
+    if isinstance(budget, str):
+        budget = _core.parse_memory_size(budget, "set_memory_budget")
+    _core.set_memory_budget(int(budget))
+
+
+def get_memory_budget() -> int:
+    """The memory budget in bytes (see :func:`set_memory_budget`)."""
+    return _core.memory_budget()
+
+
 __all__ = [
     "datasets",
     "models",
@@ -95,6 +113,8 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "set_matmul_precision",
+    "set_memory_budget",
+    "get_memory_budget",
     "get_matmul_precision",
     "set_progress",
     "get_progress",

@@ -10,6 +10,7 @@
 
 #include "sessrec/errors.h"
 #include "sessrec/interrupt.h"
+#include "sessrec/memory_budget.h"
 
 namespace sessrec {
 namespace {
@@ -109,6 +110,10 @@ std::vector<double> rank_examples(const SessionScorer& scorer, const SessionStor
   // The score block is reused across calls: touching fresh pages costs more than scoring them.
   thread_local std::vector<float> scores;
   const int64_t needed = std::min(block, std::max<int64_t>(examples.size(), 1)) * n;
+  require_within_budget(bytes_of({needed, 4}),
+                        "ranking over " + std::to_string(n) + " items (a block of " +
+                            std::to_string(needed / n) + " rows of float32 scores)",
+                        "rank against a smaller catalogue");
   if (static_cast<int64_t>(scores.size()) < needed) scores.resize(needed);
   std::vector<int32_t> targets;
   for (int64_t first = 0; first < examples.size(); first += block) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "sessrec/errors.h"
+#include "sessrec/memory_budget.h"
 #include "sessrec/loss/mined_softmax.h"
 #include "sessrec/nn/tensor.h"
 
@@ -29,6 +30,10 @@ SequenceModel::SequenceModel(SequenceModelConfig config) : config_(std::move(con
     return;
   }
   // Not in params_: the optimizer, the gradient norm and checkpoints never see the table.
+  require_within_budget(bytes_of({N + 1, D, 4 * 2}),
+                        "the item table (" + std::to_string(N + 1) + " x " + std::to_string(D) +
+                            " float32, with its gradient)",
+                        "use a smaller dim or catalogue");
   table_ = std::make_unique<nn::Parameter>();
   table_->name = "item_table";
   table_->rows = N + 1;
@@ -96,6 +101,13 @@ void SequenceModel::scatter_output_gradient(const SequenceBatch& batch, nn::Floa
 SequenceBatch SequenceModel::checked_batch(const SessionStore& store, const int64_t* begin,
                                            const int64_t* end, int64_t count,
                                            bool last_only) const {
+  // A lower bound of a step's memory: the batch's outputs, their gradients and the encoder's
+  // input and output activations, B x T x dim float32 each (the layers keep more).
+  require_within_budget(bytes_of({count, config_.max_len + 1, config_.dim, 4 * 4}),
+                        "a training batch of " + std::to_string(count) + " sequences of up to " +
+                            std::to_string(config_.max_len + 1) + " positions at dim " +
+                            std::to_string(config_.dim),
+                        "use a smaller batch_size");
   SequenceBatch batch = batch_for_training(store, begin, end, count, last_only);
   for (int64_t i = 0; i < batch.B * batch.T; ++i)
     if (batch.input[i] > config_.num_items || (batch.target[i] > config_.num_items))

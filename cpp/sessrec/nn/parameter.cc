@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "sessrec/errors.h"
+#include "sessrec/memory_budget.h"
 
 namespace sessrec::nn {
 
@@ -34,6 +35,11 @@ void Parameter::zero_grad() {
 Parameter& ParameterSet::add(const std::string& name, int64_t rows, int64_t cols, bool row_sparse) {
   for (auto* p : params_ptrs_)
     if (p->name == name) throw InputError("ParameterSet: parameter '" + name + "' exists");
+  require_within_budget(bytes_of({rows, cols, 4 * 4}),
+                        "parameter '" + name + "' (" + std::to_string(rows) + " x " +
+                            std::to_string(cols) +
+                            " float32, with its gradient and two Adam moments)",
+                        "use a smaller dim or catalogue");
   auto p = std::make_unique<Parameter>();
   p->name = name;
   p->rows = rows;
