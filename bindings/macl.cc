@@ -5,6 +5,7 @@
 
 #include <pybind11/stl.h>
 
+#include "history_batch.h"
 #include "numpy_convert.h"
 #include "parameters.h"
 #include "sessrec/loss/adaptive_info_nce.h"
@@ -112,17 +113,6 @@ py::dict step_dict(const MACLStep& r) {
   return out;
 }
 
-struct Units {
-  std::vector<int64_t> begin, end;
-};
-
-Units units(const Array<int64_t>& begin, const Array<int64_t>& end) {
-  Units u{to_vector(begin, "begin"), to_vector(end, "end")};
-  if (u.begin.size() != u.end.size()) throw InputError("begin and end differ in length");
-  if (u.begin.empty()) throw InputError("empty batch");
-  return u;
-}
-
 }  // namespace
 
 void bind_macl(py::module_& m) {
@@ -171,7 +161,7 @@ void bind_macl(py::module_& m) {
           "forward_backward",
           [](MACL& s, const SessionStore& store, const Array<int64_t>& begin,
              const Array<int64_t>& end, bool last_only) {
-            Units u = units(begin, end);
+            Units u = to_units(begin, end);
             MACLStep r;
             {
               py::gil_scoped_release release;
@@ -187,7 +177,7 @@ void bind_macl(py::module_& m) {
           "train_step",
           [](MACL& s, const SessionStore& store, const Array<int64_t>& begin,
              const Array<int64_t>& end, bool last_only, nn::Adam& optimizer) {
-            Units u = units(begin, end);
+            Units u = to_units(begin, end);
             MACLStep r;
             {
               py::gil_scoped_release release;
@@ -205,27 +195,7 @@ void bind_macl(py::module_& m) {
              std::copy(t.begin(), t.end(), a.mutable_data());
              return a;
            })
-      .def("encode",
-           [](const MACL& s, const Array<int32_t>& items, const Array<int64_t>& begin,
-              const Array<int64_t>& end) {
-             auto it = to_vector(items, "items");
-             auto b = to_vector(begin, "begin");
-             auto e = to_vector(end, "end");
-             if (b.size() != e.size()) throw InputError("encode: begin and end differ in length");
-             for (size_t r = 0; r < e.size(); ++r)
-               if (b[r] < 0 || b[r] > e[r] || e[r] > static_cast<int64_t>(it.size()))
-                 throw InputError("encode: history " + std::to_string(r) + " has an invalid range");
-             for (int32_t x : it)
-               if (x < 0 || x >= s.num_items()) throw InputError("encode: item index out of range");
-             py::array_t<float> out({static_cast<int64_t>(e.size()), s.config().dim});
-             float* data = out.mutable_data();
-             {
-               py::gil_scoped_release release;
-               s.encode(HistoryBatch{it.data(), b.data(), e.data(), static_cast<int64_t>(e.size())},
-                        data);
-             }
-             return out;
-           })
+      .def("encode", &encode_histories<MACL>)
       .def(
           "last_views",
           [](const MACL& s) {

@@ -1,6 +1,7 @@
 // Bindings for cpp/sessrec/nn and the neural models of cpp/sessrec/models.
 #include <pybind11/stl.h>
 
+#include "history_batch.h"
 #include "numpy_convert.h"
 #include "parameters.h"
 #include "sessrec/loss/candidate_softmax.h"
@@ -17,17 +18,6 @@
 namespace sessrec::bindings {
 
 namespace {
-
-struct Units {
-  std::vector<int64_t> begin, end;
-};
-
-Units to_units(const Array<int64_t>& begin, const Array<int64_t>& end) {
-  Units u{to_vector(begin, "begin"), to_vector(end, "end")};
-  if (u.begin.size() != u.end.size()) throw InputError("begin and end differ in length");
-  if (u.begin.empty()) throw InputError("empty batch");
-  return u;
-}
 
 // The item tower from a Python dict (None: a free ID embedding). Keys: kind, text_source,
 // hidden, gelu, text_layernorm, id_layernorm, dropout, features [num_items, F] float32,
@@ -243,26 +233,7 @@ void bind_models(py::module_& m) {
       .def_property_readonly("has_parts", &SequenceModel::has_parts)
       .def_property_readonly("temperature",
                              [](const SequenceModel& s) { return s.config().temperature; })
-      .def("encode", [](const SequenceModel& s, const Array<int32_t>& items,
-                        const Array<int64_t>& begin, const Array<int64_t>& end) {
-        auto it = to_vector(items, "items");
-        auto b = to_vector(begin, "begin");
-        auto e = to_vector(end, "end");
-        if (b.size() != e.size()) throw InputError("encode: begin and end differ in length");
-        for (size_t r = 0; r < e.size(); ++r)
-          if (b[r] < 0 || b[r] > e[r] || e[r] > static_cast<int64_t>(it.size()))
-            throw InputError("encode: history " + std::to_string(r) + " has an invalid range");
-        for (int32_t x : it)
-          if (x < 0 || x >= s.num_items()) throw InputError("encode: item index out of range");
-        py::array_t<float> out({static_cast<int64_t>(e.size()), s.config().dim});
-        float* data = out.mutable_data();
-        {
-          py::gil_scoped_release release;
-          s.encode(HistoryBatch{it.data(), b.data(), e.data(), static_cast<int64_t>(e.size())},
-                   data);
-        }
-        return out;
-      });
+      .def("encode", &encode_histories<SequenceModel>);
 
   py::class_<GRU4Rec, SequenceModel, std::shared_ptr<GRU4Rec>>(m, "GRU4Rec")
       .def(py::init([](int64_t num_items, int64_t dim, int64_t hidden, int64_t max_len,
