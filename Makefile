@@ -11,7 +11,7 @@ APT_PACKAGES := cmake g++ make pkg-config pybind11-dev libeigen3-dev libsentence
   python3-numpy python3-pandas python3-h5py python3-tqdm python3-matplotlib python3-yaml \
   python3-pytest python3-nbclient python3-nbformat python3-ipykernel python3-torch \
   libopenblas0-pthread strace libdnnl-dev python3-igraph python3-xgboost \
-  python3-optuna python3-distributed python3-sklearn python3-hypothesis
+  python3-optuna python3-distributed python3-sklearn python3-hypothesis python3-hnswlib
 DEMO_OUT ?= out/demo
 
 .PHONY: deps venv build demo demo-quick test test-cpp test-python bench clean
