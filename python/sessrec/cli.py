@@ -207,7 +207,8 @@ def cmd_run(args) -> int:
     """Run an experiment file into a run folder."""
     from .experiment_run import run_experiment
 
-    result = run_experiment(args.experiment, overrides=args.param or (), out=args.out)
+    result = run_experiment(args.experiment, overrides=args.param or (), out=args.out,
+                            settings=args.set or ())
     e = result.config["evaluation"]
     headline = [f"{m}@{k}" for k in e["k"] for m in ("Hits", "NDCG", "MRR")]
     _print_table(result.summary[["seeds", *headline, "fit_s", "evaluate_s"]])
@@ -234,7 +235,7 @@ def cmd_search(args) -> int:
     from .search_study import search
 
     result = search(args.experiment, overrides=args.param or (), scheduler=args.scheduler,
-                    jobs=args.jobs, trials=args.trials, out=args.out)
+                    jobs=args.jobs, trials=args.trials, out=args.out, settings=args.set or ())
     shown = [c for c in result.trials.columns if c not in ("duration",)]
     _print_table(result.trials[shown])
     print(f"\nbest trial {result.study.best_trial.number}: valid {result.best_value:.4f} with "
@@ -377,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run an experiment file into a run folder")
     r.add_argument("experiment", help="EXPERIMENT.yaml (see sessrec.experiment)")
     r.add_argument("--param", nargs="*", help="overrides model.key=value or key=value")
+    r.add_argument("--set", nargs="*", metavar="KEY=VALUE",
+                   help="change the file's keys: training.threads=1 seeds=[0,1] ...")
     r.add_argument("--out", help="the run folder (default: <output.folder>/<name>-<time>)")
     r.set_defaults(run=cmd_run)
 
@@ -389,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     se = sub.add_parser("search", help="Optuna search over an experiment's search: section")
     se.add_argument("experiment", help="EXPERIMENT.yaml with a search: section")
     se.add_argument("--param", nargs="*", help="overrides model.key=value or key=value")
+    se.add_argument("--set", nargs="*", metavar="KEY=VALUE",
+                    help="change the file's keys: search.jobs=2 split.valid=0.2 ...")
     se.add_argument("--trials", type=int, help="the study's total number of trials")
     se.add_argument("--jobs", type=int, help="trials at once on this machine (processes)")
     se.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786)")

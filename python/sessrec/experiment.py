@@ -130,17 +130,20 @@ def read_yaml(path) -> dict:
     return data
 
 
-def load_experiment(source, overrides=()) -> dict:
+def load_experiment(source, overrides=(), settings=()) -> dict:
     """Read and check an experiment (a YAML path or a dict) and return it resolved: every
     default filled in, every model entry as ``{model, name, params}`` with the training
     defaults and ``overrides`` applied (``["sasrec.epochs=5", "dim=32"]``, see
-    :func:`apply_overrides`). The result is what a run folder's ``config.yaml`` holds."""
+    :func:`apply_overrides`). ``settings`` change the file's own keys before it is checked
+    (``["training.threads=1", "seeds=[0,1,2]"]``, see :func:`apply_settings`). The result is
+    what a run folder's ``config.yaml`` holds."""
     if isinstance(source, dict):
         raw, where, folder = copy.deepcopy(source), "experiment", Path.cwd()
         default_name = "experiment"
     else:
         raw, where = read_yaml(source), str(source)
         folder, default_name = Path(source).resolve().parent, Path(source).stem
+    apply_settings(raw, settings)
     check = _Checker(where)
     check.keys(raw, "", TOP_LEVEL)
     config = {"name": check.string(raw.get("name", default_name), "name")}
@@ -283,6 +286,40 @@ def _apply_defaults(config: dict, check: _Checker) -> None:
     for key in defaults:
         if key not in used:
             check.fail(f"training.defaults.{key}", "no model of the experiment takes it")
+
+
+def apply_settings(raw: dict, settings) -> None:
+    """Set keys of an experiment's own mapping from ``"a.b=value"`` strings (values read as
+    YAML), before it is checked: ``training.threads=1``, ``split.valid=0.2``,
+    ``seeds=[0,1,2]``, ``search.trials=50``. ``models`` is changed with ``--param``."""
+    import yaml
+
+    check = _Checker("--set")
+    for text in settings or ():
+        key, sep, value = text.partition("=")
+        if not sep or not key:
+            check.fail(text, "expected key.path=value")
+        path = key.split(".")
+        if path[0] == "models":
+            check.fail(text, "models are changed with --param model.key=value")
+        if path[0] not in TOP_LEVEL:
+            check.fail(text, f"unknown key {path[0]!r}; expected one of {', '.join(TOP_LEVEL)}")
+        try:
+            parsed = yaml.safe_load(value) if value != "" else ""
+        except yaml.YAMLError:
+            parsed = value
+        node = raw
+        for part in path[:-1]:
+            child = node.get(part)
+            if isinstance(child, str) and part == "dataset":
+                child = {"source": child}
+            if child is None:
+                child = {}
+            if not isinstance(child, dict):
+                check.fail(text, f"{part!r} holds {child!r}, not a mapping")
+            node[part] = child
+            node = child
+        node[path[-1]] = parsed
 
 
 def parse_override(text: str, check: Optional[_Checker] = None):

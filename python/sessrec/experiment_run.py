@@ -76,10 +76,12 @@ def fit_model(model, train, valid, use_valid: bool, callbacks=None):
     return model.fit(train, valid)
 
 
-def run_experiment(experiment, overrides=(), out: Optional[str] = None) -> RunResult:
-    """Run an experiment file (or dict, or resolved config) and write its run folder: ``out``,
-    or a new ``<output.folder>/<name>-<UTC time>``. Returns a :class:`RunResult`."""
-    config = load_experiment(experiment, overrides)
+def run_experiment(experiment, overrides=(), out: Optional[str] = None,
+                   settings=()) -> RunResult:
+    """Run an experiment file (or dict) and write its run folder: ``out``, or a new
+    ``<output.folder>/<name>-<UTC time>``. ``overrides`` (``--param``) and ``settings``
+    (``--set``) as in :func:`~.experiment.load_experiment`. Returns a :class:`RunResult`."""
+    config = load_experiment(experiment, overrides, settings)
     check_models(config)
     folder = Path(out) if out else new_run_folder(config)
     folder.mkdir(parents=True, exist_ok=True)

@@ -289,12 +289,13 @@ def _run_dask(config: dict, url: str, remaining: int, address: str) -> None:
 # --------------------------------------------------------------------------------- search
 def search(experiment, overrides=(), scheduler: Optional[str] = None,
            jobs: Optional[int] = None, trials: Optional[int] = None,
-           out: Optional[str] = None) -> SearchResult:
+           out: Optional[str] = None, settings=()) -> SearchResult:
     """Run (or resume) the search of an experiment file; see the module docstring.
-    ``scheduler``, ``jobs`` and ``trials`` override the file's ``search`` values."""
+    ``scheduler``, ``jobs`` and ``trials`` override the file's ``search`` values; ``overrides``
+    (``--param``) and ``settings`` (``--set``) as in :func:`~.experiment.load_experiment`."""
     import optuna
 
-    config = load_experiment(experiment, overrides)
+    config = load_experiment(experiment, overrides, settings)
     if "search" not in config:
         raise ExperimentError(f"{experiment}: search: missing; add a search: section with a "
                               "space (see sessrec.search_space)")

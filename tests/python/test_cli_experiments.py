@@ -109,3 +109,15 @@ def test_exit_codes_and_prefixes(tmp_path, data, capsys, monkeypatch):
     monkeypatch.setattr("sessrec.experiment_run.fit_model", diverge)
     assert cli.main(["train", str(data), "--model", "sasrec", "--out", str(model)]) == 1
     assert capsys.readouterr().err.startswith("sessrec: failed: sasrec: training diverged")
+
+
+def test_run_set_changes_the_files_keys(tmp_path, capsys):
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump({**EXPERIMENT, "models": ["pop"]}))
+    assert cli.main(["run", str(path), "--out", str(tmp_path / "a"), "--set",
+                     "training.threads=1", "evaluation.k=[5]", "evaluation.metric=Hits@5"]) == 0
+    config = yaml.safe_load((tmp_path / "a" / "config.yaml").read_text())
+    assert config["training"]["threads"] == 1 and config["evaluation"]["k"] == [5]
+    assert "Hits@5" in capsys.readouterr().out
+    assert cli.main(["run", str(path), "--set", "evaluation.k=[5]"]) == 2
+    assert "evaluation.metric: NDCG@20 needs 20 among evaluation.k" in capsys.readouterr().err

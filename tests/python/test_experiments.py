@@ -133,3 +133,17 @@ def test_committed_experiment_files_are_valid():
         check_models(config)
         if path.name.startswith("search_"):
             assert config["search"]["space"]
+
+
+def test_settings_change_the_files_keys_before_the_checks(tmp_path):
+    path = write(tmp_path, experiment(dataset="online_retail"))
+    config = load_experiment(path, settings=["training.threads=1", "seeds=[0, 3]",
+                                             "split.valid=0.2", "dataset.options.source=x"])
+    assert config["training"]["threads"] == 1 and config["seeds"] == [0, 3]
+    assert config["split"]["valid"] == 0.2 and config["dataset"]["options"] == {"source": "x"}
+    with pytest.raises(ExperimentError, match="split.how: expected one of"):
+        load_experiment(path, settings=["split.how=random"])
+    with pytest.raises(ExperimentError, match="--set: modles=1: unknown key 'modles'"):
+        load_experiment(path, settings=["modles=1"])
+    with pytest.raises(ExperimentError, match="--param model.key=value"):
+        load_experiment(path, settings=["models.0=pop"])
