@@ -7,7 +7,8 @@ many trials, where the study is stored; checked with errors that name the key. U
       metric: NDCG@20          # validation metric to maximise (default: evaluation.metric)
       trials: 20               # the study's total (a resumed study runs only what is left)
       timeout: null            # seconds per process (null: none)
-      sampler: tpe             # tpe or random
+      sampler: tpe             # tpe, or random (the same trials sequentially, in processes or
+                               #   on Dask: see sessrec.search_sampler)
       seed: 0                  # the sampler's seed
       pruner: median           # median (on the per-epoch validation metric) or none
       startup_trials: 2        # trials before the pruner may stop one

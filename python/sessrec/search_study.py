@@ -181,10 +181,14 @@ def _storage(url: str):
 
 
 def _sampler(search: dict, offset: int = 0):
+    """TPE (seeded ``seed + offset``: parallel processes and tasks draw apart), or random
+    search seeded per trial number, the same wherever and in whatever order trials run."""
     import optuna
 
     if search["sampler"] == "random":
-        return optuna.samplers.RandomSampler(seed=search["seed"] + offset)
+        from .search_sampler import TrialSeededRandomSampler
+
+        return TrialSeededRandomSampler(seed=search["seed"])
     return optuna.samplers.TPESampler(seed=search["seed"] + offset)
 
 

@@ -101,8 +101,11 @@ def test_parallel_processes_divide_the_threads(tmp_path):
 
 
 def test_dask_local_cluster_runs_the_trials(tmp_path):
+    """A random search on two Dask workers gives the trials (and so the best configuration)
+    of the same search run in turn in this process."""
     distributed = pytest.importorskip("distributed")
-    data = dict(ITEMCF_SEARCH, search={**ITEMCF_SEARCH["search"], "refit": False})
+    data = dict(ITEMCF_SEARCH, search={**ITEMCF_SEARCH["search"], "refit": False,
+                                       "sampler": "random", "seed": 3})
     path = write(tmp_path, data)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
@@ -110,6 +113,10 @@ def test_dask_local_cluster_runs_the_trials(tmp_path):
     assert len(result.trials) == 4 and set(result.trials["state"]) == {"COMPLETE"}
     # Two one-thread workers on this machine share its cores.
     assert set(result.trials["threads"]) == {max(1, len(os.sched_getaffinity(0)) // 2)}
+    local = sr.search(path, settings=["search.storage=local.db"], out=tmp_path / "local")
+    columns = ["value", "top_n", "recency_decay", "popularity_fallback"]
+    pd.testing.assert_frame_equal(local.trials[columns], result.trials[columns])
+    assert local.best_params == result.best_params
 
 
 def test_search_from_the_command_line(tmp_path, capsys):
