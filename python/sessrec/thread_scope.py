@@ -44,9 +44,13 @@ def threads(n: Optional[int]):
 def with_model_threads(method):
     """Run a model method inside ``threads(model.params["threads"])``."""
 
+    if getattr(method, "thread_scoped", False):
+        return method
+
     @functools.wraps(method)
     def scoped(self, *args, **kwargs):
         with threads(self.params.get("threads")):
             return method(self, *args, **kwargs)
 
+    scoped.thread_scoped = True
     return scoped

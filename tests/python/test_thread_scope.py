@@ -73,3 +73,27 @@ def test_omp_wait_policy_is_passive_unless_set():
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "ACTIVE"
+
+
+def test_subclasses_with_their_own_fit_are_scoped_too(two_threads, small_split):
+    """A model class that overrides fit (FusionRerank sets its threads inside) still leaves the
+    caller's count as it was."""
+    train, _, _ = small_split
+
+    class Noisy(sr.models.POP):
+        name = "noisy_pop_for_thread_test"
+
+        def __init__(self, threads=None):
+            super().__init__()
+            self.params["threads"] = threads
+
+        def fit(self, train, valid=None):
+            sr.set_num_threads(1)  # as a model that sets the count process-wide would
+            self.seen = sr.get_num_threads()
+            return super().fit(train)
+
+    model = Noisy(threads=1).fit(train)
+    assert model.seen == 1 and sr.get_num_threads() == 2
+    fusion = sr.models.FusionRerank(retrievers=[sr.models.POP()], ranker=None, threads=1)
+    fusion.fit(train)
+    assert sr.get_num_threads() == 2

@@ -9,6 +9,7 @@ from .macl import MACL
 from .neural import NeuralRecommender
 from .sequence_models import GRU4Rec, MeanPool, NFRec, SASRec, TextOnly
 from .popularity import POP
+from .registry import MODELS, canonical_name, create, model_names
 from .session_knn import SessionKNN
 from .side_info_gru import SideInfoGRU
 from .text_contrastive import TextContrastive
@@ -37,4 +38,8 @@ __all__ = [
     "FusionRerank",
     "UBM",
     "MACL",
+    "MODELS",
+    "create",
+    "model_names",
+    "canonical_name",
 ]

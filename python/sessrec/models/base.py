@@ -84,6 +84,10 @@ class Recommender:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.name] = cls
+        # A subclass's own fit/score/rank/recommend_batch run with its threads= too.
+        for method in ("fit", "score", "rank", "recommend_batch"):
+            if method in cls.__dict__:
+                setattr(cls, method, with_model_threads(cls.__dict__[method]))
 
     def __init__(self, **params):
         self.params = params
@@ -232,11 +236,8 @@ class Recommender:
             raise TypeError("sessions must be sequences of item IDs, not strings")
         indices = [self.item_indices(s) for s in sessions]
         items, begin, end = histories_to_arrays(indices, self.num_items)
-        scores = self._score_arrays(items, begin, end)
-        k = min(k, self.num_items)
-        top, top_scores = _core.top_k_from_scores(
-            scores, k, (items, begin, end) if exclude_history else None
-        )
+        top, top_scores = self._top_k_arrays(items, begin, end, min(k, self.num_items),
+                                             exclude_history)
         valid = top >= 0
         rows = np.repeat(np.arange(len(sessions)), valid.sum(axis=1))
         flat = top[valid]
@@ -251,6 +252,27 @@ class Recommender:
         if "text" in self.catalog.text_fields():
             table["text"] = self.catalog.text_at("text", flat.astype(np.int64))
         return table
+
+    @with_model_threads
+    def recommend_arrays(self, sessions, k: int = 20, exclude_history: bool = True):
+        """Top-``k`` items for many sessions as arrays, without a table: ``(items, scores)``,
+        int32 and float32 [len(sessions), k], best first (ties by smaller index), padded with -1
+        and -inf where fewer than ``k`` items remain after excluding the history. ``sessions``
+        are sequences of item *indices* (``catalog.indices_of(ids)``), or one CSR triple
+        ``(items, begin, end)`` of arrays; ``model.catalog.id(i)`` names an index. Models with a
+        sparse path (ItemCF) or a built index (:meth:`NeuralRecommender.build_index`) use it;
+        others score in blocks. See :mod:`sessrec.serving`."""
+        from ..serving import recommend_arrays
+
+        return recommend_arrays(self, sessions, k, exclude_history)
+
+    def _top_k_arrays(self, items, begin, end, k: int, exclude_history: bool):
+        """(int32 [n, k], float32 [n, k]) top-k of index histories: the hook that
+        :meth:`recommend_batch` and :meth:`recommend_arrays` call (dense scores in blocks here;
+        ItemCF and indexed embedding models override it)."""
+        from ..serving import dense_top_k
+
+        return dense_top_k(self, items, begin, end, k, exclude_history)
 
     # ---------------------------------------------------------------------------- evaluation
     def _check_catalog(self, sset: SessionSet) -> None:
@@ -297,7 +319,7 @@ class Recommender:
             last = min(n, first + chunk)
             if scorer is not None:
                 part = _core.ExampleSet(begin[first:last], end[first:last], session[first:last])
-                ranks[first:last] = _core.rank_examples(
+                ranks[first:last] = self._rank_examples(
                     scorer, sset.sessions, part, ties, exclude_history, block_bytes
                 )
             else:
@@ -311,6 +333,11 @@ class Recommender:
             bar.update(last - first)
         bar.close()
         return ranks
+
+    def _rank_examples(self, scorer, store, examples, ties, exclude_history, block_bytes):
+        """Ranks of a block of examples under the model's C++ scorer: the hook :meth:`rank`
+        calls (ItemCF overrides it with its exact sparse ranking)."""
+        return _core.rank_examples(scorer, store, examples, ties, exclude_history, block_bytes)
 
     # ---------------------------------------------------------------------------- save/load
     def _state(self) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ from .base import Recommender
 from .fusion_rerank import FusionRerank
 from .item_cf import ItemCF
 from .lang_emb import LangEmb
+from .macl import MACL
 from .popularity import POP
 from .sequence_models import GRU4Rec, MeanPool, NFRec, SASRec, TextOnly
 from .session_knn import SessionKNN
@@ -36,6 +37,7 @@ MODELS = {
     "textcontrastive": (TextContrastive, "contrastive text encoder, cosine scoring"),
     "langemb": (LangEmb, "KDD Cup 2023 language embedding (ArcCon)"),
     "fusion_rerank": (FusionRerank, "KDD Cup 2023 fusion and XGBoost rerank"),
+    "macl": (MACL, "MACL: multi-modal items, augmentation, adaptive contrastive loss"),
 }
 
 

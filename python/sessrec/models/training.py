@@ -47,10 +47,13 @@ def validation_score(model, valid: SessionSet, metric: str) -> float:
 
 
 def begin_fit(train, params: dict) -> None:
-    """The checks every neural ``fit`` starts with. (Its ``threads`` are applied around the
-    whole call by :func:`sessrec.thread_scope.with_model_threads`, not process-wide.)"""
+    """The checks and settings every neural ``fit`` starts with. ``threads`` is set here for
+    the calling thread; every model's ``fit`` runs inside
+    :func:`sessrec.thread_scope.with_model_threads`, which puts the caller's count back."""
     if not isinstance(train, SessionSet):
         raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
+    if params["threads"]:
+        _core.set_num_threads(int(params["threads"]))
 
 
 def epoch_callbacks(callbacks, log) -> list:
