@@ -33,7 +33,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .evaluation import EvaluationTable, evaluate, stack_tables
+from .evaluation import EvaluationTable, evaluate
 from .experiment import ExperimentError, build_model, check_models, load_experiment, takes_seed
 from .thread_scope import threads
 

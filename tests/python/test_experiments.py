@@ -8,7 +8,7 @@ import yaml
 
 import sessrec as sr
 from sessrec.experiment import ExperimentError, load_experiment
-from sessrec.experiment_run import compare_runs, run_experiment
+from sessrec.experiment_run import compare_runs, load_data, run_experiment
 
 DATA = {"source": "synthetic", "options": {"num_items": 150, "num_sessions": 1000, "seed": 5}}
 SASREC = {"model": "sasrec", "name": "SASRec-8",
@@ -95,8 +95,7 @@ def test_run_folder_holds_config_tables_histories_and_models(tmp_path, monkeypat
     assert (folder / "histories" / "SASRec-8-seed1.csv").exists()
     assert (folder / "tables" / "pop.csv").exists()
     again = sr.load(folder / "models" / "SASRec-8-seed0.h5")
-    _, _, _, test = __import__("sessrec.experiment_run", fromlist=["load_data"]).load_data(
-        result.config)
+    _, _, _, test = load_data(result.config)
     assert sr.evaluate(again, test, k=(20,)).metric("NDCG@20") == pytest.approx(
         result.results.loc[("SASRec-8", 0, "overall", "all"), "NDCG@20"])
     assert result.table().metric("NDCG@20")["SASRec-8"] == pytest.approx(
