@@ -89,10 +89,10 @@ def _check_targets(params: dict, names) -> None:
 def _fit_and_evaluate(models: dict, train, test, k, ties, exclude_history, valid=None):
     import pandas as pd
 
-    from .evaluation import evaluate
-    tables, timings = {}, []
+    from .evaluation import evaluate, stack_tables
     from .experiment_run import fit_model
 
+    tables, timings = {}, []
     for name, model in models.items():
         start = time.perf_counter()
         if not model.is_fitted:  # early stopping on the validation part, never on test
@@ -102,8 +102,6 @@ def _fit_and_evaluate(models: dict, train, test, k, ties, exclude_history, valid
         timings.append(
             {"model": name, "fit_s": fitted - start, "evaluate_s": time.perf_counter() - fitted}
         )
-    from .evaluation import stack_tables
-
     results = stack_tables(tables)
     results.attrs.update(dataset=test.dataset_name, part=test.role)
     return results, pd.DataFrame(timings).set_index("model")
@@ -118,7 +116,8 @@ def _print_results(results, k):
 
 
 def cmd_demo(args) -> int:
-    """The main job: online_retail, temporal split, POP / ItemCF / V-SKNN, table and plot."""
+    """The quick job (``make demo-quick``): online_retail, temporal split, POP / ItemCF /
+    V-SKNN, table and plot. The main job is ``sessrec run experiments/demo.yaml``."""
     import sessrec as sr
 
     out = Path(args.out)
@@ -338,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="log lines (epochs, timings) on stderr")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="main job on the embedded online_retail data")
+    d = sub.add_parser("demo", help="POP, ItemCF and V-SKNN on online_retail in seconds "
+                                    "(the main job: run experiments/demo.yaml)")
     d.add_argument("--out", default="out/demo", help="folder for results.csv and long_tail.png")
     d.add_argument("--k", type=int, nargs="+", default=[10, 20, 100])
     d.add_argument("--valid", type=float, default=0.1)
