@@ -45,6 +45,7 @@ void bind_loss(py::module_& m);
 void bind_ubm(py::module_& m);
 void bind_ubm_tasks(py::module_& m);
 void bind_macl(py::module_& m);
+void bind_serving(py::module_& m);
 }  // namespace sessrec::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -88,4 +89,5 @@ PYBIND11_MODULE(_core, m) {
   sessrec::bindings::bind_ubm(m);
   sessrec::bindings::bind_ubm_tasks(m);
   sessrec::bindings::bind_macl(m);
+  sessrec::bindings::bind_serving(m);
 }

@@ -117,20 +117,11 @@ void ItemCF::fit(const SessionStore& train) {
 
 void ItemCF::score(const HistoryBatch& batch, float* out) const {
   const int64_t n = num_items_;
-  const float decay = static_cast<float>(config_.recency_decay);
 #pragma omp parallel for schedule(dynamic, 4)
   for (int64_t r = 0; r < batch.size; ++r) {
     float* row = out + r * n;
     std::fill(row, row + n, 0.0f);
-    const int32_t* history = batch.history(r);
-    const int64_t length = batch.length(r);
-    float weight = 1.0f;
-    for (int64_t t = length - 1; t >= 0; --t, weight *= decay) {
-      const int32_t x = history[t];
-      if (x < 0 || x >= n) continue;  // validated at the Python boundary; never index out
-      for (int64_t j = offsets_[x]; j < offsets_[x + 1]; ++j)
-        row[indices_[j]] += weight * similarities_[j];
-    }
+    accumulate_scores(batch.history(r), batch.length(r), row, [](int32_t) {});
     if (config_.popularity_fallback) apply_popularity_fallback(row, counts_, max_count_);
   }
 }

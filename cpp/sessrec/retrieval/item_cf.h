@@ -42,6 +42,24 @@ class ItemCF : public SessionScorer {
   int64_t num_items() const override { return num_items_; }
   void score(const HistoryBatch& batch, float* out) const override;
 
+  // Adds one history's co-occurrence scores into acc[num_items] (before the popularity
+  // fallback), calling touch(y) before each addition to y. The dense score() and the sparse
+  // ranking (item_cf_sparse_ranking.h) both sum through here, in the same order, so that their
+  // float sums are bitwise equal.
+  template <class Touch>
+  void accumulate_scores(const int32_t* history, int64_t length, float* acc, Touch&& touch) const {
+    const float decay = static_cast<float>(config_.recency_decay);
+    float weight = 1.0f;
+    for (int64_t t = length - 1; t >= 0; --t, weight *= decay) {
+      const int32_t x = history[t];
+      if (x < 0 || x >= num_items_) continue;  // validated at the Python boundary; never index out
+      for (int64_t j = offsets_[x]; j < offsets_[x + 1]; ++j) {
+        touch(indices_[j]);
+        acc[indices_[j]] += weight * similarities_[j];
+      }
+    }
+  }
+
   const ItemCFConfig& config() const { return config_; }
   // Neighbour lists as CSR: neighbours of x are indices[offsets[x] .. offsets[x+1]), best first.
   const std::vector<int64_t>& offsets() const { return offsets_; }

@@ -50,13 +50,28 @@ class ItemCF(Recommender):
         for key, value in params.items():
             setattr(self._config, key, value)
         self._core = None
+        self._sparse = None
 
     def _fit(self, train):
         self._core = _core.ItemCF(self._config, train.num_items)
         self._core.fit(train.sessions)
+        self._sparse = None
 
     def _scorer(self):
         return self._core
+
+    def _sparse_ranking(self):
+        """The exact sparse ranking over the fitted neighbour lists (built on first use):
+        top-k and target ranks equal to the dense path's without a score row per session."""
+        if self._sparse is None:
+            self._sparse = _core.ItemCFSparseRanking(self._core)
+        return self._sparse
+
+    def _top_k_arrays(self, items, begin, end, k, exclude_history):
+        return self._sparse_ranking().top_k(items, begin, end, k, exclude_history)
+
+    def _rank_examples(self, scorer, store, examples, ties, exclude_history, block_bytes):
+        return self._sparse_ranking().rank_examples(store, examples, ties, exclude_history)
 
     def neighbours(self, item_id, k: int = 10):
         """The ``k`` most similar items to ``item_id`` as a table (item_id, similarity)."""
@@ -81,6 +96,7 @@ class ItemCF(Recommender):
         }
 
     def _set_state(self, arrays):
+        self._sparse = None
         self._core = _core.ItemCF(self._config, len(self.catalog))
         self._core.set_state(
             arrays["offsets"], arrays["indices"], arrays["similarities"], arrays["counts"]
