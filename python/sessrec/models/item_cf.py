@@ -15,6 +15,12 @@ session of 200,000 events (4*10^10 updates) took 68 s to build on a 2-core machi
 short sessions of Amazon-M2 or online_retail cost next to nothing. On data with very long
 sessions set ``window`` (e.g. 50: pairs further apart would weigh under 1/50^2 anyway). The
 build stops with KeyboardInterrupt on Ctrl-C.
+
+Ranking (``rank``, :func:`sessrec.evaluate`) and top-k (``recommend``, ``recommend_arrays``) never
+build a score row of the catalogue: a session reaches only its items' neighbours, and every other
+item keeps its fixed fallback score, so C++ merges the scored items with the fixed popularity
+order (cpp/sessrec/retrieval/item_cf_sparse_ranking.h). Results are identical to scoring densely
+(``score``), ties and exclusions included.
 """
 
 from __future__ import annotations
