@@ -137,7 +137,7 @@ def test_inconsistent_state_with_valid_checksums_is_refused(tmp_path, saved, nam
     elif change == "negative":
         a = a.copy()
         if a.size:
-            a.reshape(-1)[a.size // 2] = -7
+            a.reshape(-1)[a.size // 2] = np.array(-7).astype(a.dtype)
     elif change == "drop":
         del arrays[victim]
     if change != "drop":

@@ -14,6 +14,7 @@ import csv
 import gzip
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -461,3 +462,48 @@ def test_word_vector_files_round_trip_or_name_their_line(tmp_path, vectors, bad,
     expected = np.mean([vectors[w] for w in ("red", "shoe") if w in vectors] or [[0.0] * 3], 0)
     np.testing.assert_allclose(features[0], expected, rtol=1e-6, atol=1e-6)
     assert not covered[2]
+
+
+# ------------------------------------------------- malformed cases found by fuzzing (fuzz/)
+CORPUS = Path(__file__).resolve().parents[2] / "fuzz" / "corpus"
+
+
+def test_file_that_crashed_libhdf5_is_refused(tmp_path):
+    """One flipped byte of a model file made libhdf5 1.10 divide by zero (SIGFPE in
+    H5D__chunk_set_info) and kill the process; the reader's child-process probe turns it into
+    ValueError."""
+    path = tmp_path / "crash.h5"
+    path.write_bytes((CORPUS / "fuzz_h5_arrays" / "bad_libhdf5_sigfpe_chunk_layout").read_bytes())
+    with pytest.raises(ValueError, match="crashed reading it"):
+        sr._core.read_array_file(str(path))
+    with pytest.raises(ValueError, match=str(path)):
+        sr.load(path)
+
+
+def test_sealed_files_read_without_the_probe_and_damaged_seals_with_it(tmp_path):
+    path = tmp_path / "a.h5"
+    sr._core.write_array_file(str(path), {"x": np.arange(5)}, {"k": "v"})
+    data = path.read_bytes()
+    assert data.startswith(b"sessrec-h5-seal1")
+    for damaged in (data[:-3], data[:600] + bytes([data[600] ^ 4]) + data[601:]):
+        path.write_bytes(damaged)
+        try:
+            arrays, _ = sr._core.read_array_file(str(path))
+        except ValueError as error:
+            assert str(path) in str(error)
+        else:
+            np.testing.assert_array_equal(arrays["x"], np.arange(5))
+
+
+def test_tokenizer_bytes_with_a_damaged_character_map_are_refused():
+    """A mutated sentencepiece model made libsentencepiece read wild addresses while encoding
+    (fuzz_tokenizer); its character map must now be the library's own for its rule."""
+    good = (CORPUS / "fuzz_tokenizer" / "valid_model").read_bytes()
+    tokenizer = sr.text.Tokenizer.from_bytes(good)
+    assert tokenizer.vocab_size > 8
+    at = good.rfind(b"nmt_nfkc") + 200  # inside the precompiled character map
+    damaged = good[:at] + bytes([good[at] ^ 0x40]) + good[at + 1:]
+    with pytest.raises(ValueError, match="character map"):
+        sr.text.Tokenizer.from_bytes(damaged)
+    with pytest.raises(ValueError, match="corrupt tokenizer bytes"):
+        sr.text.Tokenizer.from_bytes(good[: len(good) // 3])

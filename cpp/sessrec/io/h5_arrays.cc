@@ -492,6 +492,9 @@ void probe_in_child(const std::string& path) {
   const pid_t child = ::fork();
   if (child < 0) return;  // no child: read in this process, as before the probe existed
   if (child == 0) {
+    // A crash must end the child by its signal: no handler of the parent's (Python's
+    // faulthandler, a sanitizer's or a fuzzer's report) may turn it into an exit code.
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(sig, SIG_DFL);
     try {
       read_in_process(path);
     } catch (...) {
@@ -516,6 +519,9 @@ void probe_in_child(const std::string& path) {
   if (WIFSIGNALED(status))
     throw InputError("'" + path + "' is corrupt: the HDF5 library crashed reading it (signal " +
                      std::to_string(WTERMSIG(status)) + ")");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw InputError("'" + path + "' is corrupt: the HDF5 library failed reading it (exit " +
+                     std::to_string(WEXITSTATUS(status)) + ")");
 }
 
 ArrayFile read_in_process(const std::string& path) {

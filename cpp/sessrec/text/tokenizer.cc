@@ -3,6 +3,10 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include <map>
+#include <mutex>
+#include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include "sessrec/errors.h"
@@ -36,6 +40,91 @@ class ColumnIterator : public sentencepiece::SentenceIterator {
   int64_t row_ = 0;
   std::string current_;
 };
+
+// Just enough of the protobuf wire format to find, in a serialized ModelProto, the normalizer
+// (field 3) and denormalizer (field 5) specs and in them the rule name (field 1) and the
+// precompiled character map (field 2). Repeated message fields merge, so the last value wins.
+bool read_varint(std::string_view& in, uint64_t& value) {
+  value = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<unsigned char>(in.front());
+    in.remove_prefix(1);
+    value |= uint64_t{byte & 0x7Fu} << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+// Calls visit(field, payload) for each length-delimited field; false on malformed input.
+template <class Visit>
+bool visit_fields(std::string_view in, Visit&& visit) {
+  while (!in.empty()) {
+    uint64_t key = 0, value = 0;
+    if (!read_varint(in, key)) return false;
+    switch (key & 7) {
+      case 0:
+        if (!read_varint(in, value)) return false;
+        break;
+      case 1:
+        if (in.size() < 8) return false;
+        in.remove_prefix(8);
+        break;
+      case 5:
+        if (in.size() < 4) return false;
+        in.remove_prefix(4);
+        break;
+      case 2:
+        if (!read_varint(in, value) || value > in.size()) return false;
+        visit(key >> 3, in.substr(0, value));
+        in.remove_prefix(value);
+        break;
+      default:
+        return false;  // groups and unknown wire types: sessrec never writes them
+    }
+  }
+  return true;
+}
+
+struct NormalizerParts {
+  std::string name, charsmap;
+};
+
+// (normalizer, denormalizer) of a serialized model; throws InputError when it is malformed.
+std::pair<NormalizerParts, NormalizerParts> normalizer_parts(const std::string& serialized) {
+  NormalizerParts normalizer, denormalizer;
+  bool specs_ok = true;
+  const bool ok = visit_fields(serialized, [&](uint64_t field, std::string_view payload) {
+    if (field != 3 && field != 5) return;
+    NormalizerParts& spec = field == 3 ? normalizer : denormalizer;
+    specs_ok = visit_fields(payload, [&](uint64_t inner, std::string_view value) {
+                 if (inner == 1) spec.name.assign(value);
+                 if (inner == 2) spec.charsmap.assign(value);
+               }) && specs_ok;
+  });
+  if (!ok || !specs_ok) throw InputError("not a sentencepiece model (corrupt tokenizer bytes)");
+  return {normalizer, denormalizer};
+}
+
+// The character map libsentencepiece builds for a built-in rule, taken from a model trained
+// once per rule on a few words.
+const std::string& builtin_charsmap(const std::string& rule) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> maps;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = maps.find(rule);
+  if (found != maps.end()) return found->second;
+  sentencepiece::logging::SetMinLogLevel(2);
+  TextColumn words;
+  for (const char* w : {"ab ba", "a b", "ba ab", "aa bb"}) words.push_back(w);
+  ColumnIterator rows(words);
+  std::string model;
+  const auto status = sentencepiece::SentencePieceTrainer::Train(
+      {{"vocab_size", "16"}, {"hard_vocab_limit", "false"}, {"normalization_rule_name", rule},
+       {"pad_id", "0"}, {"unk_id", "1"}, {"bos_id", "-1"}, {"eos_id", "-1"}},
+      &rows, &model);
+  if (!status.ok()) throw InputError("tokenizer: cannot build rule '" + rule + "': " + status.ToString());
+  return maps[rule] = normalizer_parts(model).first.charsmap;
+}
 
 }  // namespace
 
@@ -89,6 +178,18 @@ Tokenizer Tokenizer::train(const TextColumn& texts, const TokenizerConfig& confi
 }
 
 Tokenizer Tokenizer::load(const std::string& serialized) {
+  // libsentencepiece trusts the precompiled character map it is given: a damaged one made it
+  // read wild addresses while encoding (found by fuzz/fuzz_tokenizer.cc). sessrec's tokenizers
+  // use a built-in rule, so the map must be the one this library builds for that rule.
+  static const std::set<std::string> rules{"nmt_nfkc", "nmt_nfkc_cf", "nfkc", "nfkc_cf",
+                                           "identity"};
+  const auto [normalizer, denormalizer] = normalizer_parts(serialized);
+  if (!rules.count(normalizer.name))
+    throw InputError("tokenizer bytes name the normalization rule '" + normalizer.name.substr(0, 40) +
+                     "'; sessrec reads only built-in rules (corrupt tokenizer bytes?)");
+  if (normalizer.charsmap != builtin_charsmap(normalizer.name) || !denormalizer.charsmap.empty())
+    throw InputError("tokenizer bytes: the character map of rule '" + normalizer.name +
+                     "' is not libsentencepiece's (corrupt tokenizer bytes)");
   Tokenizer t;
   t.serialized_ = serialized;
   const auto status = t.processor_->LoadFromSerializedProto(serialized);
