@@ -196,6 +196,11 @@ void QuantisedItemTable::top_candidates(const float* queries, int64_t count, int
     {
       std::vector<Entry>* mine = heaps.data() + static_cast<size_t>(omp_get_thread_num()) * tile;
       float scores[tile * R];
+      // The worst kept score once a heap is full: most items fall below it and are skipped at
+      // one comparison. A thread meets its items in increasing index order, so an item equal
+      // to it cannot win the tie either.
+      float floor_score[tile];
+      std::fill_n(floor_score, tile, -std::numeric_limits<float>::infinity());
 #pragma omp for schedule(static)
       for (int64_t b = 0; b < blocks; ++b) {
         score_block(b, q, n, scores);
@@ -203,7 +208,10 @@ void QuantisedItemTable::top_candidates(const float* queries, int64_t count, int
         for (int64_t s = 0; s < n; ++s)
           for (int64_t j = 0; j < rows; ++j) {
             const float v = scores[s * R + j];
-            if (!std::isnan(v)) offer(mine[s], pool, {v, static_cast<int32_t>(b * R + j)});
+            const bool full = static_cast<int64_t>(mine[s].size()) == pool;
+            if (full ? !(v > floor_score[s]) : std::isnan(v)) continue;
+            offer(mine[s], pool, {v, static_cast<int32_t>(b * R + j)});
+            if (static_cast<int64_t>(mine[s].size()) == pool) floor_score[s] = mine[s].front().first;
           }
       }
     }
