@@ -21,7 +21,7 @@ StoredArray floats(std::vector<float> v, std::vector<int64_t> shape) {
   a.type = ArrayType::Float32;
   a.shape = shape;
   a.bytes.resize(v.size() * 4);
-  std::memcpy(a.bytes.data(), v.data(), a.bytes.size());
+  if (!v.empty()) std::memcpy(a.bytes.data(), v.data(), a.bytes.size());  // memcpy(null, ...) is UB
   return a;
 }
 std::string temp_path(const char* name) { return std::string(::testing::TempDir()) + name; }
