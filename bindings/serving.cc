@@ -54,7 +54,8 @@ void check_matrix(const Array<float>& a, const char* name) {
 }
 
 void check_k(int64_t k, const char* what) {
-  if (k <= 0) throw InputError(std::string(what) + ": k must be positive, got " + std::to_string(k));
+  if (k <= 0)
+    throw InputError(std::string(what) + ": k must be positive, got " + std::to_string(k));
 }
 
 }  // namespace
@@ -78,10 +79,10 @@ void bind_serving(py::module_& m) {
             check_k(k, "top_k");
             Histories h = checked_histories(items, begin, end, ranking.num_items(), "top_k");
             const int64_t rows = static_cast<int64_t>(h.end.size());
-            require_within_budget(bytes_of({rows, k, 8}),
-                                  "the top " + std::to_string(k) + " items of " +
-                                      std::to_string(rows) + " sessions",
-                                  "ask for a smaller k");
+            require_within_budget(
+                bytes_of({rows, k, 8}),
+                "the top " + std::to_string(k) + " items of " + std::to_string(rows) + " sessions",
+                "ask for a smaller k");
             py::array_t<int32_t> top({rows, k});
             py::array_t<float> scores({rows, k});
             int32_t* top_out = top.mutable_data();

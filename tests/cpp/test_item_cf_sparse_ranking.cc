@@ -77,8 +77,8 @@ TEST(ItemCFSparseRanking, TopKAndRanksEqualTheDensePath) {
         for (bool exclude : {false, true}) {
           std::vector<int32_t> want_items(rows * k), got_items(rows * k);
           std::vector<float> want_scores(rows * k), got_scores(rows * k);
-          top_k_from_scores(dense.data(), rows, n, k, exclude ? &batch : nullptr,
-                            want_items.data(), want_scores.data());
+          top_k_from_scores(dense.data(), rows, n, k, exclude ? &batch : nullptr, want_items.data(),
+                            want_scores.data());
           sparse.top_k(batch, k, exclude, got_items.data(), got_scores.data());
           ASSERT_EQ(want_items, got_items) << "k " << k << " exclude " << exclude;
           ASSERT_EQ(0, std::memcmp(want_scores.data(), got_scores.data(), 4 * rows * k));

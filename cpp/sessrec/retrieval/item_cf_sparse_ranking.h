@@ -42,9 +42,9 @@ class ItemCFSparseRanking {
 
  private:
   std::shared_ptr<const ItemCF> model_;
-  std::vector<float> unscored_;         // score of item i when no neighbour list reaches it
-  std::vector<float> unscored_sorted_;  // unscored_, ascending (for counting by value)
-  std::vector<int32_t> unscored_order_; // items by (unscored_ descending, index ascending)
+  std::vector<float> unscored_;          // score of item i when no neighbour list reaches it
+  std::vector<float> unscored_sorted_;   // unscored_, ascending (for counting by value)
+  std::vector<int32_t> unscored_order_;  // items by (unscored_ descending, index ascending)
 };
 
 }  // namespace sessrec

@@ -77,10 +77,10 @@ QuantisedItemTable::QuantisedItemTable(const float* items, int64_t num_items, in
                        " has a NaN or infinite value");
   const int64_t blocks = (num_items + R - 1) / R;
   const int64_t code_bytes = kind == ItemQuantisation::Int8 ? 1 : 2;
-  require_within_budget(bytes_of({blocks * R, dim, code_bytes}),
-                        "a quantised item table of " + std::to_string(num_items) + " x " +
-                            std::to_string(dim),
-                        "quantise a smaller table");
+  require_within_budget(
+      bytes_of({blocks * R, dim, code_bytes}),
+      "a quantised item table of " + std::to_string(num_items) + " x " + std::to_string(dim),
+      "quantise a smaller table");
   if (kind == ItemQuantisation::Int8) {
     int8_codes_.assign(blocks * R * dim, 0);
     scales_.assign(blocks * R, 0.0f);
@@ -98,8 +98,8 @@ QuantisedItemTable::QuantisedItemTable(const float* items, int64_t num_items, in
       scales_[i] = scale;
       if (scale == 0.0f) continue;
       for (int64_t d = 0; d < dim; ++d)
-        int8_codes_[(b * dim + d) * R + j] = static_cast<int8_t>(
-            std::clamp(std::nearbyint(x[d] / scale), -127.0f, 127.0f));
+        int8_codes_[(b * dim + d) * R + j] =
+            static_cast<int8_t>(std::clamp(std::nearbyint(x[d] / scale), -127.0f, 127.0f));
     } else {
       for (int64_t d = 0; d < dim; ++d) bf16_codes_[(b * dim + d) * R + j] = to_bfloat16(x[d]);
     }
@@ -211,7 +211,8 @@ void QuantisedItemTable::top_candidates(const float* queries, int64_t count, int
             const bool full = static_cast<int64_t>(mine[s].size()) == pool;
             if (full ? !(v > floor_score[s]) : std::isnan(v)) continue;
             offer(mine[s], pool, {v, static_cast<int32_t>(b * R + j)});
-            if (static_cast<int64_t>(mine[s].size()) == pool) floor_score[s] = mine[s].front().first;
+            if (static_cast<int64_t>(mine[s].size()) == pool)
+              floor_score[s] = mine[s].front().first;
           }
       }
     }
@@ -227,10 +228,9 @@ void QuantisedItemTable::top_candidates(const float* queries, int64_t count, int
   }
 }
 
-void exact_rescore_top_k(const float* queries, int64_t count, const float* items,
-                         int64_t num_items, int64_t dim, const int32_t* candidates, int64_t width,
-                         int64_t k, const HistoryBatch* exclude, int32_t* items_out,
-                         float* scores_out) {
+void exact_rescore_top_k(const float* queries, int64_t count, const float* items, int64_t num_items,
+                         int64_t dim, const int32_t* candidates, int64_t width, int64_t k,
+                         const HistoryBatch* exclude, int32_t* items_out, float* scores_out) {
   if (k <= 0) throw InputError("exact_rescore_top_k: k must be positive");
   if (exclude != nullptr && exclude->size != count)
     throw InputError("exact_rescore_top_k: histories and queries differ in number");
@@ -265,7 +265,8 @@ void exact_rescore_top_k(const float* queries, int64_t count, const float* items
       std::partial_sort(scored.begin(), scored.begin() + keep, scored.end(), better);
       for (int64_t j = 0; j < k; ++j) {
         items_out[r * k + j] = j < keep ? scored[j].second : -1;
-        scores_out[r * k + j] = j < keep ? scored[j].first : -std::numeric_limits<float>::infinity();
+        scores_out[r * k + j] =
+            j < keep ? scored[j].first : -std::numeric_limits<float>::infinity();
       }
     }
   }

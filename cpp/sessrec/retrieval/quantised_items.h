@@ -53,9 +53,8 @@ class QuantisedItemTable {
 // c = candidates[r * width + j] (-1 and repeated entries skipped, and the items of history r
 // when `exclude` is given), and writes the top k by score (ties by smaller index) to
 // items_out/scores_out [count, k], padded with -1 / -inf.
-void exact_rescore_top_k(const float* queries, int64_t count, const float* items,
-                         int64_t num_items, int64_t dim, const int32_t* candidates, int64_t width,
-                         int64_t k, const HistoryBatch* exclude, int32_t* items_out,
-                         float* scores_out);
+void exact_rescore_top_k(const float* queries, int64_t count, const float* items, int64_t num_items,
+                         int64_t dim, const int32_t* candidates, int64_t width, int64_t k,
+                         const HistoryBatch* exclude, int32_t* items_out, float* scores_out);
 
 }  // namespace sessrec
