@@ -114,3 +114,19 @@ def test_fit_drops_the_index(small_split):
         model.fit(small_split[0], progress=False)
     assert model.index is None
     assert any("build_index" in str(w.message) for w in caught)
+
+
+def test_text_contrastive_serves_from_an_index(tmp_path):
+    ds = sr.datasets.synthetic(num_items=80, num_sessions=300, seed=2)
+    train = ds.split("time", valid=0.1, test=0.1)[0]
+    model = sr.models.TextContrastive(epochs=1, vocab_size=200, dim=16, layers=1, heads=2,
+                                      ffn_dim=32, max_tokens=32, threads=1)
+    model.fit(train, progress=False)
+    sessions = [[1, 2], [5], [7, 8, 9]]
+    exact = model.recommend_arrays(sessions, 10)
+    model.build_index("bf16", pool=model.num_items)
+    got = model.recommend_arrays(sessions, 10)
+    np.testing.assert_array_equal(got[0], exact[0])
+    np.testing.assert_allclose(got[1], exact[1], rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "tc.h5")
+    assert sr.load(tmp_path / "tc.h5").index.kind == "bf16"

@@ -19,7 +19,6 @@ including items never seen in training.
 
 from __future__ import annotations
 
-import warnings
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -30,6 +29,7 @@ from ..dataset import SessionSet
 from . import item_text, parameter_groups
 from ..thread_scope import with_model_threads
 from .base import Recommender
+from .indexed_serving import IndexedServing
 from .training import (METRIC_NAMES, TrainingRun, begin_fit, check_metric, epoch_callbacks,
                        fit_epochs, make_optimizer, metric_column, validation_score)
 from .training_log import BestEpoch, decode_training_log, encode_training_log, weight_arrays
@@ -37,7 +37,7 @@ from .training_log import BestEpoch, decode_training_log, encode_training_log, w
 __all__ = ["METRIC_NAMES", "NeuralRecommender"]
 
 
-class NeuralRecommender(Recommender):
+class NeuralRecommender(IndexedServing, Recommender):
     """The base of the neural encoders: parameters, ``fit`` (each epoch run by a
     :class:`~.training.TrainingRun`), scoring and checkpoints. Subclasses add architecture
     parameters and build the C++ core.
@@ -292,10 +292,7 @@ class NeuralRecommender(Recommender):
         on ``train``."""
         begin_fit(train, self.params)
         p = self.params
-        if self._index is not None:
-            warnings.warn(f"{self.name}: training changes the item table, so the serving index "
-                          "was dropped; call build_index() again after fit", stacklevel=3)
-            self._index = None
+        self._drop_index_for_training()
         self._ensure_core(train)
         begin, end = _core.make_training_windows(
             train.sessions, p["max_len"], p["training"] == "prefix"
@@ -387,31 +384,7 @@ class NeuralRecommender(Recommender):
         return self._core
 
     # ---------------------------------------------------------------------- serving index
-    def build_index(self, kind: str = "int8", **settings) -> "NeuralRecommender":
-        """Serve :meth:`recommend`, :meth:`recommend_batch` and :meth:`recommend_arrays` from an
-        approximate index over the item table, with exact float32 re-scoring of its candidates
-        (:class:`sessrec.item_index.ItemIndex`): ``kind`` "int8" (per-row scaled codes), "bf16"
-        or "hnsw" (hnswlib graph for inner products); ``settings``: ``pool`` (candidates
-        re-scored, default 256), and for hnsw ``M``, ``ef_construction``, ``ef``, ``seed``.
-        Evaluation (:meth:`rank`, :func:`sessrec.evaluate`) stays exact. The index is a snapshot
-        of the current weights: it is saved and pickled with the model, dropped by ``fit``
-        (build it again after training), and removed with :meth:`drop_index`."""
-        from ..item_index import ItemIndex
-
-        self._require_fitted()
-        self._index = ItemIndex(self._exact_item_table(), kind, **settings)
-        return self
-
-    def drop_index(self) -> "NeuralRecommender":
-        """Serve exactly again (the default)."""
-        self._index = None
-        return self
-
-    @property
-    def index(self):
-        """The serving index built by :meth:`build_index`, or None (exact serving)."""
-        return self._index
-
+    # build_index, drop_index, index and the top-k hook: .indexed_serving.IndexedServing
     def _exact_item_table(self) -> np.ndarray:
         return np.ascontiguousarray(self._core.item_table()[1:])  # row 0 is padding
 
@@ -419,12 +392,6 @@ class NeuralRecommender(Recommender):
         """Session vectors scaled as the scores are (<q, e_i> is the score of item i)."""
         scale = np.float32(1.0) / np.float32(self._core.temperature)
         return self._core.encode(items, begin, end) * scale
-
-    def _top_k_arrays(self, items, begin, end, k, exclude_history):
-        if self._index is None:
-            return super()._top_k_arrays(items, begin, end, k, exclude_history)
-        return self._index.search(self._session_queries(items, begin, end), k,
-                                  (items, begin, end) if exclude_history else None)
 
     def encode(self, sessions) -> np.ndarray:
         """Session vectors [len(sessions), dim] for sequences of item indices."""
@@ -457,8 +424,7 @@ class NeuralRecommender(Recommender):
         )
         arrays["item_counts"] = self._counts
         arrays.update({f"text/{k}": v for k, v in (self._text_inputs or {}).items()})
-        if self._index is not None:
-            arrays.update({f"serving_index/{k}": v for k, v in self._index.state().items()})
+        arrays.update(self._index_state())
         return arrays
 
     def load_state_arrays(self, arrays: dict) -> None:
@@ -495,8 +461,4 @@ class NeuralRecommender(Recommender):
         self._core.set_item_counts(self._counts)
         self.epochs_done = epochs_done
         self._adam_steps_to_restore = adam_steps
-        index = {k[14:]: v for k, v in arrays.items() if k.startswith("serving_index/")}
-        if index:
-            from ..item_index import index_from_state
-
-            self._index = index_from_state(self._exact_item_table(), index)
+        self._restore_index(arrays)

@@ -30,6 +30,7 @@ from ..progress import show_progress
 from ..text import Tokenizer
 from ..thread_scope import with_model_threads
 from .base import Recommender
+from .indexed_serving import IndexedServing
 from .text_encoder import DEFAULTS as ENCODER_DEFAULTS, make_text_encoder
 from .training import (begin_fit, check_metric, epoch_callbacks, fit_epochs, metric_column,
                        validation_score)
@@ -47,7 +48,7 @@ ENCODER_OPTIONS = ("dim", "layers", "heads", "ffn_dim", "max_tokens", "post_ln",
 OWN_DEFAULTS = {"pooling": "mean"}
 
 
-class TextContrastive(Recommender):
+class TextContrastive(IndexedServing, Recommender):
     """A text-only recommender: a transformer text encoder trained contrastively on (session
     text, next item text) pairs (see the module docstring).
 
@@ -211,6 +212,7 @@ class TextContrastive(Recommender):
         callbacks = epoch_callbacks(callbacks, log)
         begin_fit(train, self.params)
         p = self.params
+        self._drop_index_for_training()
         self._ensure_core(train)
         begin, end = _core.make_training_windows(train.sessions, p["max_len"] + 1, True)
         if len(begin) == 0:
@@ -292,6 +294,13 @@ class TextContrastive(Recommender):
         self._require_fitted()
         return self._core.encode_items(np.asarray(indices, dtype=np.int32))
 
+    def _exact_item_table(self) -> np.ndarray:
+        # What score() multiplies with: the L2-normalised item vectors (cosine, no temperature).
+        return self._core.encode_items(np.arange(self.num_items, dtype=np.int32))
+
+    def _session_queries(self, items, begin, end) -> np.ndarray:
+        return self._core.encode_sessions(items, begin, end)
+
     # ---------------------------------------------------------------------- checkpoints
     def _state(self) -> dict:
         arrays = weight_arrays(self.early_stopping_, self._get_weights, self.epochs_done)
@@ -299,6 +308,7 @@ class TextContrastive(Recommender):
         arrays["training_log"] = encode_training_log(self.history_, self.early_stopping_)
         arrays["tokenizer"] = np.frombuffer(self._tokenizer.to_bytes(), dtype=np.uint8).copy()
         arrays["item_tokens/offsets"], arrays["item_tokens/ids"] = self._items
+        arrays.update(self._index_state())
         return arrays
 
     def _training_state(self, weights: bool = True) -> dict:
@@ -337,6 +347,7 @@ class TextContrastive(Recommender):
         if resume:
             self.early_stopping_ = self.early_stopping_ or BestEpoch(self.params["patience"])
             self.early_stopping_.resume = resume
+        self._restore_index(arrays)
 
     def _set_training_state(self, arrays: dict) -> None:
         def group(prefix):
