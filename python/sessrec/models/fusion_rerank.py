@@ -59,6 +59,7 @@ import pandas as pd
 
 from .. import _core
 from ..dataset import SessionSet
+from ..progress import show_progress
 from ..rerank.candidates import SCALES, check_quota, retrieve_candidates
 from ..rerank.features import FEATURE_SETS, ItemTable, candidate_features, feature_names
 from .base import _REGISTRY, Recommender, check_k
@@ -204,19 +205,20 @@ class FusionRerank(Recommender):
 
     # ------------------------------------------------------------------------------ fitting
     def fit(self, train: SessionSet, valid: Optional[SessionSet] = None,
-            progress: bool = True, rows: Optional[dict] = None) -> "FusionRerank":
+            progress: Optional[bool] = None, rows: Optional[dict] = None) -> "FusionRerank":
         """Fit the retrievers on ``train`` (``valid`` goes to their ``fit``, for the neural
         models' early stopping), build the item table (hot and graph columns: only for the ranker
         with ``features="all"``), and, with a ranker, the out-of-fold rows and the ranker.
         ``rows``: ranker rows from :meth:`out_of_fold_rows` of a model with the same retrievers
         and candidate settings, reused instead of computed (their columns are picked by name, so
         rows built with ``features="all"`` serve ``features="retriever"`` too). ``timings_``
-        holds the seconds of each stage."""
+        holds the seconds of each stage; ``progress`` None follows ``sr.set_progress``."""
         if not isinstance(train, SessionSet):
             raise TypeError(f"fit() expects a SessionSet from Dataset.split, got {type(train)}")
         if train.sessions.num_events == 0:
             raise ValueError(f"{train.dataset_name}: the training part has no events")
         p = self.params
+        progress = show_progress(progress)
         if p["threads"]:
             _core.set_num_threads(int(p["threads"]))
         timings = {}
