@@ -69,7 +69,7 @@ def bench_itemcf(args) -> dict:
 
     items = np.asarray(test.sessions.items)
     start = time.perf_counter()
-    top = model.recommend_arrays((items, begin, end), 20)
+    top = model.recommend_arrays(sr.SessionArrays(items, begin, end), 20)
     sparse_top_s = time.perf_counter() - start
     start = time.perf_counter()
     dense_top = dense_top_k(model, items, begin[sample], end[sample], 20, True)

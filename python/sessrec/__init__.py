@@ -28,6 +28,7 @@ from .models import load
 from .models.training_log import RunLog, TrainingDiverged
 from .progress import get_progress, set_progress
 from .search_study import search
+from .serving import SessionArrays
 from .thread_scope import threads
 from .plots import plot_alterrec_curves, plot_feature_importances, plot_long_tail
 from .representation import alignment_uniformity

@@ -1,6 +1,7 @@
 """Top-k as arrays for many sessions: what :meth:`Recommender.recommend_arrays` runs.
 
-``model.recommend_arrays(sessions, k)`` returns ``(items, scores)``, int32 and float32
+``model.recommend_arrays(sessions, k)`` (sessions: lists of item indices, or one
+:class:`SessionArrays` of CSR arrays) returns ``(items, scores)``, int32 and float32
 [len(sessions), k], with no table and no per-item Python work. How the top-k is found depends on
 the model (its ``_top_k_arrays`` hook):
 
@@ -17,20 +18,31 @@ All paths give the same order and tie rule (higher score first, then smaller ind
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import _core
 from .models.base import check_k, histories_to_arrays
 
 
+class SessionArrays(NamedTuple):
+    """Many index histories at once, as CSR arrays: session r is ``items[begin[r]:end[r]]``
+    (item indices; an empty range is an empty history). A distinct type, so that a list of
+    three sessions given as arrays is never read as one."""
+
+    items: np.ndarray
+    begin: np.ndarray
+    end: np.ndarray
+
+
 def session_arrays(sessions, num_items: int):
-    """(items int32, begin int64, end int64) from index sequences or a CSR triple (checked)."""
-    if isinstance(sessions, tuple) and len(sessions) == 3 and all(
-            isinstance(a, np.ndarray) for a in sessions):
-        items, begin, end = sessions
-        if any(a.ndim != 1 or a.dtype.kind not in "iu" for a in sessions):
-            raise TypeError("a CSR session triple must be three 1-D integer arrays "
-                            "(items, begin, end)")
+    """(items int32, begin int64, end int64) from index sequences or :class:`SessionArrays`
+    (checked)."""
+    if isinstance(sessions, SessionArrays):
+        items, begin, end = (np.asarray(a) for a in sessions)
+        if any(a.ndim != 1 or a.dtype.kind not in "iu" for a in (items, begin, end)):
+            raise TypeError("SessionArrays must hold three 1-D integer arrays (items, begin, end)")
         if len(begin) != len(end):
             raise ValueError(f"begin has {len(begin)} entries, end {len(end)}")
         if len(end) == 0:

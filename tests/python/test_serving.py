@@ -24,7 +24,7 @@ def random_csr(num_items, rows, seed):
     lengths[::9] = 0
     end = np.cumsum(lengths)
     items = rng.integers(0, num_items, end[-1]).astype(np.int32)
-    return items, end - lengths, end
+    return sr.SessionArrays(items, end - lengths, end)
 
 
 @pytest.mark.parametrize("ties", ["pessimistic", "optimistic", "average"])
@@ -42,14 +42,14 @@ def test_itemcf_sparse_ranks_equal_the_dense_ranks(itemcf, small_split, ties, ex
 
 @pytest.mark.parametrize("exclude", [False, True])
 def test_itemcf_sparse_top_k_equals_the_dense_top_k(itemcf, exclude):
-    items, begin, end = random_csr(itemcf.num_items, 400, seed=3)
+    sessions = random_csr(itemcf.num_items, 400, seed=3)
     for k in (1, 20, itemcf.num_items):
-        want = dense_top_k(itemcf, items, begin, end, k, exclude)
-        got = itemcf.recommend_arrays((items, begin, end), k, exclude_history=exclude)
+        want = dense_top_k(itemcf, *sessions, k, exclude)
+        got = itemcf.recommend_arrays(sessions, k, exclude_history=exclude)
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
         assert got[0].dtype == np.int32 and got[1].dtype == np.float32
-        assert got[0].shape == (len(end), k)
+        assert got[0].shape == (len(sessions.end), k)
 
 
 def test_recommend_arrays_agrees_with_recommend_batch(small_split):
@@ -69,11 +69,11 @@ def test_recommend_arrays_agrees_with_recommend_batch(small_split):
 def test_itemcf_sparse_ranking_survives_save_and_pickle(small_split, tmp_path):
     train = small_split[0]
     model = sr.models.ItemCF(top_n=20).fit(train)
-    items, begin, end = random_csr(model.num_items, 50, seed=5)
-    want = model.recommend_arrays((items, begin, end), 10)
+    sessions = random_csr(model.num_items, 50, seed=5)
+    want = model.recommend_arrays(sessions, 10)
     model.save(tmp_path / "cf.h5")
     for again in (sr.load(tmp_path / "cf.h5"), pickle.loads(pickle.dumps(model))):
-        got = again.recommend_arrays((items, begin, end), 10)
+        got = again.recommend_arrays(sessions, 10)
         np.testing.assert_array_equal(got[0], want[0])
         np.testing.assert_array_equal(got[1], want[1])
 
@@ -93,8 +93,11 @@ def test_recommend_arrays_refuses_bad_input(small_split):
         model.recommend_arrays([[1.5, 2]], k=3)
     items = np.array([1, 2, 3], dtype=np.int32)
     with pytest.raises(ValueError, match="begin/end range"):
-        model.recommend_arrays((items, np.array([0, 2]), np.array([2, 5])), k=3)
+        model.recommend_arrays(sr.SessionArrays(items, np.array([0, 2]), np.array([2, 5])), k=3)
     with pytest.raises(ValueError, match="begin has"):
-        model.recommend_arrays((items, np.array([0]), np.array([1, 2])), k=3)
+        model.recommend_arrays(sr.SessionArrays(items, np.array([0]), np.array([1, 2])), k=3)
+    # Three sessions given as arrays stay three sessions (never read as CSR arrays).
+    three = (np.array([1, 2]), np.array([3]), np.array([4, 5]))
+    assert model.recommend_arrays(three, k=2)[0].shape == (3, 2)
     with pytest.raises(RuntimeError, match="not fitted"):
         sr.models.ItemCF().recommend_arrays([[1]], k=1)

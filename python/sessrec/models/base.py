@@ -258,10 +258,10 @@ class Recommender:
         """Top-``k`` items for many sessions as arrays, without a table: ``(items, scores)``,
         int32 and float32 [len(sessions), k], best first (ties by smaller index), padded with -1
         and -inf where fewer than ``k`` items remain after excluding the history. ``sessions``
-        are sequences of item *indices* (``catalog.indices_of(ids)``), or one CSR triple
-        ``(items, begin, end)`` of arrays; ``model.catalog.id(i)`` names an index. Models with a
-        sparse path (ItemCF) or a built index (:meth:`NeuralRecommender.build_index`) use it;
-        others score in blocks. See :mod:`sessrec.serving`."""
+        are sequences of item *indices* (``catalog.indices_of(ids)``), or CSR arrays as one
+        ``sr.SessionArrays(items, begin, end)``; ``model.catalog.id(i)`` names an index. Models
+        with a sparse path (ItemCF) or a built index (:meth:`NeuralRecommender.build_index`) use
+        it; others score in blocks. See :mod:`sessrec.serving`."""
         from ..serving import recommend_arrays
 
         return recommend_arrays(self, sessions, k, exclude_history)
