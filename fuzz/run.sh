@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer target for a bounded time: fuzz/run.sh BUILD_DIR SECONDS TARGET...
+# (fuzz_h5_arrays reads unsealed files in a forked child, as the library does: when libhdf5 asks
+# for tens of GB there, the child's libFuzzer reports out-of-memory and leaves an oom-* file;
+# the library turns that child's failure into InputError, and only the parent's result counts.)
 # Each target starts from its committed seeds (fuzz/corpus/<target>) plus the inputs earlier
 # runs kept (BUILD_DIR/work/<target>); a crash writes BUILD_DIR/artifacts/<target>-crash-*
 # and fails the run. Prints one line per target: executions, seconds, corpus size.
@@ -26,7 +29,7 @@ for target in "$@"; do
     grep -E "^(==[0-9]+==ERROR|SUMMARY)" "$log" | head -4 || true
     continue
   fi
-  runs=$(grep -Eo "stat::number_of_executed_units: *[0-9]+" "$log" | grep -Eo "[0-9]+$")
+  runs=$(grep -Eo "stat::number_of_executed_units: *[0-9]+" "$log" | tail -1 | grep -Eo "[0-9]+$")
   echo "$target: $runs executions in $(( $(date +%s) - start )) s," \
        "corpus $(ls "$build/work/$target" | wc -l) inputs, no crash"
 done
