@@ -12,6 +12,11 @@
 // apart). Anything another tool adds (attributes on the root, groups or datasets, of any type,
 // and datasets) is not in the manifest: such datasets are returned unchecked, and only scalar
 // string attributes are returned at all.
+//
+// Crash safety: a file starts with a 512-byte user block holding a seal (magic, length and
+// CRC-32 of the HDF5 image after it). A file whose seal matches is parsed directly; any other
+// file is parsed first in a forked child process, because libhdf5 1.10 crashes or hangs on
+// some damaged files; a child that dies or runs out of time becomes an InputError.
 #pragma once
 #include <cstdint>
 #include <map>

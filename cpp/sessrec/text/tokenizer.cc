@@ -189,7 +189,8 @@ Tokenizer Tokenizer::load(const std::string& serialized) {
                      "'; sessrec reads only built-in rules (corrupt tokenizer bytes?)");
   if (normalizer.charsmap != builtin_charsmap(normalizer.name) || !denormalizer.charsmap.empty())
     throw InputError("tokenizer bytes: the character map of rule '" + normalizer.name +
-                     "' is not libsentencepiece's (corrupt tokenizer bytes)");
+                     "' is not the one this libsentencepiece builds for it (corrupt tokenizer "
+                     "bytes, or a model written with another sentencepiece version)");
   Tokenizer t;
   t.serialized_ = serialized;
   const auto status = t.processor_->LoadFromSerializedProto(serialized);

@@ -38,7 +38,8 @@ class Tokenizer {
  public:
   // Trains on the non-empty rows of `texts`. Throws InputError when there is no text.
   static Tokenizer train(const TextColumn& texts, const TokenizerConfig& config);
-  // Restores a tokenizer from serialized() bytes; throws InputError on bad bytes.
+  // Restores a tokenizer from serialized() bytes; throws InputError on bad bytes, including a
+  // normalizer that is not a built-in rule with this libsentencepiece's character map.
   static Tokenizer load(const std::string& serialized);
 
   Tokenizer(Tokenizer&&) noexcept;
