@@ -15,7 +15,9 @@ mkdir -p "$build/artifacts"
 # reports it) instead of aborting; the leak suppressions cover third-party libraries only.
 export ASAN_OPTIONS=allocator_may_return_null=1:${ASAN_OPTIONS:-}
 export LSAN_OPTIONS=suppressions=$here/lsan.supp:${LSAN_OPTIONS:-}
-export TMPDIR=${TMPDIR:-/tmp}
+# The file-reading targets write each input to a scratch file there.
+export TMPDIR="$build/tmp"
+mkdir -p "$TMPDIR"
 status=0
 for target in "$@"; do
   mkdir -p "$build/work/$target"
