@@ -133,7 +133,8 @@ def test_inconsistent_state_with_valid_checksums_is_refused(tmp_path, saved, nam
     elif change == "big_index":
         a = a.copy()
         if a.size:
-            a.reshape(-1)[a.size // 2] = (2**31 - 1) if a.dtype.kind in "iu" else 1e30
+            a.reshape(-1)[a.size // 2] = (np.iinfo(a.dtype).max if a.dtype.kind in "iu"
+                                          else 1e30)
     elif change == "negative":
         a = a.copy()
         if a.size:
