@@ -117,6 +117,25 @@ def test_rlp_metrics_are_finite_repeat_and_save(ubm, parts, ds, tmp_path):
     assert np.isfinite(h[["train_loss", "valid_loss"]].values).all()
 
 
+def test_finetune_threads_apply_to_the_call_only(ubm, parts):
+    train, valid, _ = parts
+    assert _core.get_num_threads() == 1
+    seen = []
+    original = _core.ubm_task_train_step
+
+    def spy(*args):
+        seen.append(_core.get_num_threads())
+        return original(*args)
+
+    _core.ubm_task_train_step = spy
+    try:
+        sr.tasks.finetune(ubm, "rlp", train, valid, epochs=1, threads=2, progress=False)
+    finally:
+        _core.ubm_task_train_step = original
+    assert seen and set(seen) == {2}
+    assert _core.get_num_threads() == 1
+
+
 def test_the_epoch_of_lowest_validation_loss_is_restored(ubm, parts):
     train, valid, _ = parts
     # A learning rate high enough to make later epochs worse on validation.

@@ -52,6 +52,7 @@ from ..io import read_checked
 from ..progress import show_progress
 from ..models.ubm import UBM
 from ..task_metrics import classification_metrics, regression_metrics
+from ..thread_scope import threads as thread_scope
 from ..text_interactions import InteractionTokens
 from .labels import pip_examples, rlp_examples
 
@@ -276,13 +277,19 @@ def finetune(ubm: UBM, task: str, train: Data, valid: Data, epochs: int = 30,
     seeded cut per session). ``train``/``valid``: Datasets or SessionSets split from the Dataset
     the UBM's tokenizer was fitted on (``dataset=``: that Dataset, for queries and action names
     when it is not the fitted one). ``min_length``: inputs shorter are skipped (5). ``hidden``:
-    width of the feed-forward layers (default: the UBM's dim). ``threads``: OpenMP threads.
-    Deterministic for a ``seed`` and a thread count."""
+    width of the feed-forward layers (default: the UBM's dim). ``threads``: OpenMP threads for
+    this call (the caller's count is restored after it; None: unchanged). Deterministic for a
+    ``seed`` and a thread count."""
+    with thread_scope(threads):
+        return _finetune(ubm, task, train, valid, epochs, batch_size, lr, hidden, oversample,
+                         min_length, purchase_action, patience, seed, progress, dataset)
+
+
+def _finetune(ubm, task, train, valid, epochs, batch_size, lr, hidden, oversample, min_length,
+              purchase_action, patience, seed, progress, dataset) -> FineTuned:
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     check_settings(epochs, batch_size, lr, patience)
-    if threads:
-        _core.set_num_threads(int(threads))
     model = copy_ubm(ubm, dataset if dataset is not None else train)
     options = dict(min_length=int(min_length), seed=int(seed))
     if task == "pip":
