@@ -71,6 +71,21 @@ print("finished", flush=True)
 """
 
 
+ITEMCF_SPARSE_TOP_K = """
+rng = np.random.default_rng(0)
+num_items = 20_000
+store = store_of(list(rng.integers(0, num_items, (100_000, 20))), num_items)
+model = _core.ItemCF(_core.ItemCFConfig(), num_items)
+model.fit(store)
+ranking = _core.ItemCFSparseRanking(model)
+rows = 2_000_000  # 50-item histories: about a minute uninterrupted on 2 cores, one call
+items = rng.integers(0, num_items, 4_000_000).astype(np.int32)
+begin = rng.integers(0, 4_000_000 - 50, rows).astype(np.int64)
+print("started", flush=True)
+ranking.top_k(items, begin, begin + 50, 20, True)
+print("finished", flush=True)
+"""
+
 def interrupt(body: str) -> tuple[float, str]:
     """Run SETUP + body, SIGINT it a second after it prints "started"; (seconds to exit, stderr)."""
     script = SETUP + textwrap.dedent(body)
@@ -106,3 +121,9 @@ def test_session_knn_scoring_stops_on_ctrl_c():
 def test_blocked_ranking_stops_on_ctrl_c():
     _, stderr = interrupt(RANK_EXAMPLES)
     assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr[-2000:]
+
+
+def test_itemcf_sparse_top_k_stops_on_ctrl_c():
+    _, stderr = interrupt(ITEMCF_SPARSE_TOP_K)
+    assert stderr.rstrip().endswith("KeyboardInterrupt"), stderr[-2000:]
+

@@ -96,12 +96,14 @@ void ItemCFSparseRanking::top_k(const HistoryBatch& batch, int64_t k, bool exclu
                                 int32_t* items_out, float* scores_out) const {
   if (k <= 0) throw InputError("top_k: k must be positive, got " + std::to_string(k));
   const int64_t n = num_items();
+  ParallelInterrupt interrupt(16);  // a row takes microseconds: poll every 16th of thread 0
 #pragma omp parallel
   {
     SparseRow& row = thread_row(n);
     std::vector<int32_t> banned, candidates;
 #pragma omp for schedule(dynamic, 16)
     for (int64_t r = 0; r < batch.size; ++r) {
+      if (interrupt.stop()) continue;
       score_sparse(*model_, unscored_, batch.history(r), batch.length(r), row);
       banned.clear();
       if (exclude_history) {
@@ -137,6 +139,7 @@ void ItemCFSparseRanking::top_k(const HistoryBatch& batch, int64_t k, bool exclu
       clear(row);
     }
   }
+  interrupt.throw_if_stopped();
 }
 
 void ItemCFSparseRanking::ranks(const HistoryBatch& batch, const int32_t* targets,
