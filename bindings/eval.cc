@@ -12,13 +12,6 @@ namespace sessrec::bindings {
 
 namespace {
 
-TiePolicy parse_ties(const std::string& name) {
-  if (name == "pessimistic") return TiePolicy::Pessimistic;
-  if (name == "optimistic") return TiePolicy::Optimistic;
-  if (name == "average") return TiePolicy::Average;
-  throw InputError("ties must be 'pessimistic', 'optimistic' or 'average', got '" + name + "'");
-}
-
 // Histories given from Python as (items, begin, end) arrays, checked against the score rows.
 struct PyHistories {
   std::vector<int32_t> items;
@@ -66,7 +59,7 @@ void bind_eval(py::module_& m) {
           PyHistories h;
           if (!histories.is_none()) h = to_histories(histories, rows);
           HistoryBatch batch = h.batch();
-          RankOptions options{parse_ties(ties), exclude_history};
+          RankOptions options{parse_tie_policy(ties), exclude_history};
           std::vector<double> ranks(rows);
           {
             py::gil_scoped_release release;
@@ -85,7 +78,7 @@ void bind_eval(py::module_& m) {
             if (examples.end[r] >= store.num_events() || examples.begin[r] < 0)
               throw InputError("rank_examples: example " + std::to_string(r) +
                                " points outside the session store");
-          RankOptions options{parse_ties(ties), exclude_history, block_bytes};
+          RankOptions options{parse_tie_policy(ties), exclude_history, block_bytes};
           std::vector<double> ranks;
           {
             py::gil_scoped_release release;

@@ -40,13 +40,6 @@ Histories checked_histories(const Array<int32_t>& items, const Array<int64_t>& b
   return h;
 }
 
-TiePolicy tie_policy(const std::string& name) {
-  if (name == "pessimistic") return TiePolicy::Pessimistic;
-  if (name == "optimistic") return TiePolicy::Optimistic;
-  if (name == "average") return TiePolicy::Average;
-  throw InputError("ties must be 'pessimistic', 'optimistic' or 'average', got '" + name + "'");
-}
-
 void check_matrix(const Array<float>& a, const char* name) {
   if (a.ndim() != 2)
     throw InputError(std::string(name) + " must be a 2-D float32 array, got " +
@@ -105,7 +98,7 @@ void bind_serving(py::module_& m) {
                   examples.begin[r] > examples.end[r])
                 throw InputError("rank_examples: example " + std::to_string(r) +
                                  " points outside the session store");
-            RankOptions options{tie_policy(ties), exclude_history};
+            RankOptions options{parse_tie_policy(ties), exclude_history};
             std::vector<double> ranks;
             {
               py::gil_scoped_release release;

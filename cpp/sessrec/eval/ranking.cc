@@ -45,18 +45,6 @@ void remove_history(const float* row, int32_t target, const int32_t* history, in
   }
 }
 
-double rank_from(const Competition& c, TiePolicy ties) {
-  switch (ties) {
-    case TiePolicy::Optimistic:
-      return 1.0 + c.greater;
-    case TiePolicy::Average:
-      return 1.0 + c.greater + 0.5 * c.equal;
-    case TiePolicy::Pessimistic:
-    default:
-      return 1.0 + c.greater + c.equal;
-  }
-}
-
 }  // namespace
 
 void ranks_from_scores(const float* scores, int64_t rows, int64_t num_items, const int32_t* targets,
@@ -87,7 +75,7 @@ void ranks_from_scores(const float* scores, int64_t rows, int64_t num_items, con
       Competition c = compete(row, num_items, targets[r]);
       if (options.exclude_history)
         remove_history(row, targets[r], histories->history(r), histories->length(r), scratch, c);
-      ranks_out[r] = rank_from(c, options.ties);
+      ranks_out[r] = rank_from_counts(c.greater, c.equal, options.ties);
     }
   }
   if (nan_row >= 0)
@@ -106,7 +94,6 @@ std::vector<double> rank_examples(const SessionScorer& scorer, const SessionStor
                                   const ExampleSet& examples, const RankOptions& options) {
   const int64_t n = scorer.num_items();
   const int64_t block = rank_block_rows(scorer, options.block_bytes);
-  std::vector<double> ranks(examples.size());
   // The score block is reused across calls: touching fresh pages costs more than scoring them.
   thread_local std::vector<float> scores;
   const int64_t needed = std::min(block, std::max<int64_t>(examples.size(), 1)) * n;
@@ -115,18 +102,18 @@ std::vector<double> rank_examples(const SessionScorer& scorer, const SessionStor
                             std::to_string(needed / n) + " rows of float32 scores)",
                         "rank against a smaller catalogue");
   if (static_cast<int64_t>(scores.size()) < needed) scores.resize(needed);
-  std::vector<int32_t> targets;
-  for (int64_t first = 0; first < examples.size(); first += block) {
-    check_interrupt();
-    const int64_t count = std::min(block, examples.size() - first);
-    HistoryBatch batch = examples.view(store, first, count);
-    targets.resize(count);
-    for (int64_t r = 0; r < count; ++r) targets[r] = store.items[examples.end[first + r]];
-    scorer.score(batch, scores.data());
-    ranks_from_scores(scores.data(), count, n, targets.data(), &batch, options,
-                      ranks.data() + first);
-  }
-  return ranks;
+  return rank_example_blocks(
+      store, examples, block, [&](const HistoryBatch& batch, const int32_t* targets, double* out) {
+        scorer.score(batch, scores.data());
+        ranks_from_scores(scores.data(), batch.size, n, targets, &batch, options, out);
+      });
+}
+
+TiePolicy parse_tie_policy(const std::string& name) {
+  if (name == "pessimistic") return TiePolicy::Pessimistic;
+  if (name == "optimistic") return TiePolicy::Optimistic;
+  if (name == "average") return TiePolicy::Average;
+  throw InputError("ties must be 'pessimistic', 'optimistic' or 'average', got '" + name + "'");
 }
 
 void top_k_from_scores(const float* scores, int64_t rows, int64_t num_items, int64_t k,

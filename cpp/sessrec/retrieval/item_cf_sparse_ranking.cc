@@ -31,18 +31,6 @@ SparseRow& thread_row(int64_t n) {
   return row;
 }
 
-double rank_from(int64_t greater, int64_t equal, TiePolicy ties) {
-  switch (ties) {
-    case TiePolicy::Optimistic:
-      return 1.0 + greater;
-    case TiePolicy::Average:
-      return 1.0 + greater + 0.5 * equal;
-    case TiePolicy::Pessimistic:
-    default:
-      return 1.0 + greater + equal;
-  }
-}
-
 }  // namespace
 
 ItemCFSparseRanking::ItemCFSparseRanking(std::shared_ptr<const ItemCF> model)
@@ -188,7 +176,7 @@ void ItemCFSparseRanking::ranks(const HistoryBatch& batch, const int32_t* target
           equal -= value(h) == s;
         }
       }
-      ranks_out[r] = rank_from(greater, equal, options.ties);
+      ranks_out[r] = rank_from_counts(greater, equal, options.ties);
       clear(row);
     }
   }
@@ -201,18 +189,10 @@ std::vector<double> ItemCFSparseRanking::rank_examples(const SessionStore& store
                                                        const ExampleSet& examples,
                                                        const RankOptions& options) const {
   // Blocks only bound the time between Ctrl-C polls: no score rows are kept.
-  const int64_t block = 8192;
-  std::vector<double> ranks(examples.size());
-  std::vector<int32_t> targets;
-  for (int64_t first = 0; first < examples.size(); first += block) {
-    check_interrupt();
-    const int64_t count = std::min(block, examples.size() - first);
-    HistoryBatch batch = examples.view(store, first, count);
-    targets.resize(count);
-    for (int64_t r = 0; r < count; ++r) targets[r] = store.items[examples.end[first + r]];
-    this->ranks(batch, targets.data(), options, ranks.data() + first);
-  }
-  return ranks;
+  return rank_example_blocks(
+      store, examples, 8192, [&](const HistoryBatch& batch, const int32_t* targets, double* out) {
+        ranks(batch, targets, options, out);
+      });
 }
 
 }  // namespace sessrec
