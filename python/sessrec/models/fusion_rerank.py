@@ -43,8 +43,8 @@ themselves (equal fused scores tie, and evaluation's tie policy applies). The fi
 candidates is the ranker's score (the fused score without a ranker), ties broken by the fused
 score, then the lower item index.
 
-``threads`` sets the core's OpenMP threads when ``fit`` starts (process-wide, as the neural
-models' ``threads``) and XGBoost's ``nthread``.
+``threads``: the core's OpenMP threads during this model's fit/score/rank calls (the caller's
+count is restored after each, as for every Recommender) and XGBoost's ``nthread``.
 """
 
 from __future__ import annotations
@@ -219,8 +219,6 @@ class FusionRerank(Recommender):
             raise ValueError(f"{train.dataset_name}: the training part has no events")
         p = self.params
         progress = show_progress(progress)
-        if p["threads"]:
-            _core.set_num_threads(int(p["threads"]))
         timings = {}
         start = time.perf_counter()
         if p["refit_retrievers"]:
